@@ -101,12 +101,6 @@ def _days(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _pedimento_int(values: pd.Series) -> np.ndarray:
-    """Normalised pedimento text → int64 of its 15 digits (same order as the text)."""
-    digits = pd.Series(values, dtype="string").str.replace(r"\D", "", regex=True)
-    return pd.to_numeric(digits, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-
-
 def _micro(x: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(x, dtype="float64") * MICRO).astype(np.int64)
 
@@ -247,7 +241,8 @@ def discharge(
 
     ``as_of`` (date or ISO text): exports dated after it are ignored; it is also
     the date against which ``expired`` and ``days_to_deadline`` are measured
-    (default: the latest import or export date in the data).
+    (default: the latest import or export date in the data).  The inputs are
+    not modified.
     """
     if deadline_rule not in DEADLINE_RULES:
         raise ImmexError(f"deadline rule {deadline_rule!r} is not one of {list(DEADLINE_RULES)}")
@@ -260,38 +255,34 @@ def discharge(
     exports = exports.reset_index(drop=True)
     _check_cycles(bom)
 
-    # ---- integer codes for parts, one order for lots
+    # ---- integer codes: parts, pedimentos (codes in text order), lots in FIFO order
     part_codes = pd.Index(
         pd.unique(
             pd.concat(
-                [
-                    imports["part_number"].astype(str),
-                    exports["part_number"].astype(str),
-                    bom["parent"].astype(str),
-                    bom["component"].astype(str),
-                ],
+                [imports["part_number"], exports["part_number"], bom["parent"], bom["component"]],
                 ignore_index=True,
-            )
+            ).astype(str)
         )
     )
     lot_part = part_codes.get_indexer(imports["part_number"].astype(str)).astype(np.int64)
     lot_day = _days(imports["date"])
-    lot_ped = _pedimento_int(imports["pedimento"])
-    lot_line = imports["line"].to_numpy(dtype=np.int64)
-    lot_order = np.lexsort((lot_line, lot_ped, lot_day, lot_part))
+    i_ped, i_ped_text = pd.factorize(imports["pedimento"].astype(str), sort=True)
+    lot_order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, lot_day, lot_part))
     lot_qty = _micro(imports["quantity"].to_numpy(dtype="float64"))[lot_order]
     lot_key = (lot_part[lot_order] << _DAY_BITS) | lot_day[lot_order]
     lot_cum = np.r_[0, np.cumsum(lot_qty)]  # lot i occupies [lot_cum[i], lot_cum[i+1])
 
     # ---- consumptions, per part in (export date, pedimento, line) order
-    c_ev, c_part, c_gross, c_net = explode(exports, bom, part_codes)
     e_day = _days(exports["date"])
-    e_ped = _pedimento_int(exports["pedimento"])
-    e_line = exports["line"].to_numpy(dtype=np.int64)
-    order = np.lexsort((e_line[c_ev], e_ped[c_ev], e_day[c_ev], c_part))
+    e_ped, e_ped_text = pd.factorize(exports["pedimento"].astype(str), sort=True)
+    e_rank = np.empty(len(exports), dtype=np.int64)
+    e_rank[np.lexsort((exports["line"].to_numpy(dtype=np.int64), e_ped, e_day))] = np.arange(len(exports))
+    c_ev, c_part, c_gross, c_net = explode(exports, bom, part_codes)
+    order = np.argsort(c_part * max(len(exports), 1) + e_rank[c_ev], kind="stable")
     c_ev, c_part, c_gross, c_net = c_ev[order], c_part[order], c_gross[order], c_net[order]
     c_day = e_day[c_ev]
 
+    # ---- FIFO without back-fill: S_j = A_j - max(0, running max of A_k - C_k)
     part_start = lot_cum[np.searchsorted(lot_key, c_part << _DAY_BITS, side="left")]
     reach = np.searchsorted(lot_key, (c_part << _DAY_BITS) | c_day, side="right")
     capacity = lot_cum[reach] - part_start  # lots of this part already in the country
@@ -299,10 +290,10 @@ def discharge(
     demand_cum = np.cumsum(c_gross)
     demand_cum = demand_cum - np.r_[0, demand_cum][seg]  # A_j within the part
     deficit = pd.Series(demand_cum - capacity).groupby(seg).cummax().to_numpy()
-    short_cum = np.maximum(deficit, 0)
-    taken_cum = demand_cum - short_cum  # S_j
+    taken_cum = demand_cum - np.maximum(deficit, 0)  # S_j
+    first_of_part = seg == np.arange(len(seg))
     taken_prev = np.r_[0, taken_cum[:-1]]
-    taken_prev[seg == np.arange(len(seg))] = 0
+    taken_prev[first_of_part] = 0
     taken = taken_cum - taken_prev
     short = c_gross - taken
 
@@ -316,31 +307,42 @@ def discharge(
     src = np.repeat(np.flatnonzero(has), n_pieces)
     lot_pos = np.arange(n_pieces.sum()) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
     lot_pos += np.repeat(first, n_pieces)
-    lo = np.maximum(np.repeat(a_start, n_pieces), lot_cum[lot_pos])
-    hi = np.minimum(np.repeat(a_end, n_pieces), lot_cum[lot_pos + 1])
-    alloc_micro = hi - lo
-    imp_row = lot_order[lot_pos]
+    alloc_micro = np.minimum(np.repeat(a_end, n_pieces), lot_cum[lot_pos + 1]) - np.maximum(
+        np.repeat(a_start, n_pieces), lot_cum[lot_pos]
+    )
 
     # ---- balances: the part's total take covers its lots from the front
+    last_of_part = np.r_[first_of_part[1:], True] if len(seg) else first_of_part
     total_taken = np.zeros(len(part_codes), dtype=np.int64)
-    np.maximum.at(total_taken, c_part, taken_cum)
+    total_taken[c_part[last_of_part]] = taken_cum[last_of_part]
     lot_part_sorted = lot_part[lot_order]
     lot_front = lot_cum[np.searchsorted(lot_key, lot_part_sorted << _DAY_BITS, side="left")]
     disc_sorted = np.clip(total_taken[lot_part_sorted] + lot_front - lot_cum[:-1], 0, lot_qty)
-    discharged = np.empty(len(imports), dtype=np.int64)
-    discharged[lot_order] = disc_sorted
-    qty_micro = np.empty(len(imports), dtype=np.int64)
-    qty_micro[lot_order] = lot_qty
 
     reference = as_of_ts if as_of_ts is not None else _latest_date(imports, exports)
     deadline = deadlines(imports["date"], imports["material_type"], rule=deadline_rule, oea=oea)
-    balances = _balances_frame(imports, qty_micro, discharged, deadline, reference)
+    deadline = deadline.to_numpy(dtype="datetime64[ns]")
+    balances = _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference)
+
+    # allocations in export order, then component name, then FIFO order of lots
+    part_rank = np.argsort(np.argsort(part_codes.to_numpy(dtype=str), kind="stable"))
+    a_part = c_part[src]
+    a_order = np.lexsort((lot_pos, part_rank[a_part], e_rank[c_ev[src]]))
     allocations = _allocations_frame(
-        imports, exports, deadline, c_ev[src], part_codes[c_part[src]], imp_row, alloc_micro,
-        c_gross[src], c_net[src],
+        imports, exports, (i_ped, i_ped_text), (e_ped, e_ped_text), part_codes, deadline,
+        ev=c_ev[src][a_order], part=a_part[a_order], imp_row=lot_order[lot_pos[a_order]],
+        alloc_micro=alloc_micro[a_order], gross=c_gross[src][a_order], net=c_net[src][a_order],
+    )
+    imported = np.zeros(len(part_codes), dtype=bool)
+    imported[lot_part] = True
+    s_idx = np.flatnonzero(short > 0)
+    s_idx = s_idx[np.lexsort((part_rank[c_part[s_idx]], e_rank[c_ev[s_idx]]))]
+    reason = pd.Categorical.from_codes(
+        np.where(~imported[c_part[s_idx]], 0, np.where(capacity[s_idx] == 0, 1, 2)),
+        categories=[SHORTFALL_NEVER_IMPORTED, SHORTFALL_NOT_YET, SHORTFALL_EXHAUSTED],
     )
     shortfalls = _shortfalls_frame(
-        exports, c_ev, part_codes[c_part], short, capacity, lot_part, c_part
+        exports, (e_ped, e_ped_text), part_codes, c_ev[s_idx], c_part[s_idx], short[s_idx], reason
     )
     return DischargeResult(
         allocations=allocations,
@@ -365,126 +367,100 @@ def _opt(frame: pd.DataFrame, column: str, default=np.nan) -> pd.Series:
     return pd.Series(default, index=frame.index)
 
 
-def _balances_frame(imports, qty_micro, discharged, deadline, reference) -> pd.DataFrame:
-    open_micro = qty_micro - discharged
-    share = np.divide(open_micro, qty_micro, out=np.zeros(len(qty_micro)), where=qty_micro > 0)
-    value_mxn = imports["value_mxn"].to_numpy(dtype="float64")
-    value_usd = imports["value_usd"].to_numpy(dtype="float64")
-    deadline = pd.Series(deadline.to_numpy(), index=imports.index)
-    days_left = (deadline - reference).dt.days
+def _coded(values: pd.Series, rows: np.ndarray, codes=None) -> pd.Categorical:
+    """``values[rows]`` as a categorical: many rows, few distinct texts, cheap to build."""
+    if codes is None:
+        codes = pd.factorize(values.astype(str), sort=True)
+    return pd.Categorical.from_codes(codes[0][rows], categories=pd.Index(codes[1], dtype=object))
+
+
+def _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference) -> pd.DataFrame:
+    """One row per import line, in FIFO order (date, pedimento, line)."""
+    imp = imports.iloc[lot_order].reset_index(drop=True)
+    open_micro = lot_qty - disc_sorted
+    share = open_micro / lot_qty
+    value_mxn = imp["value_mxn"].to_numpy(dtype="float64")
+    value_usd = imp["value_usd"].to_numpy(dtype="float64")
+    dl = pd.Series(deadline[lot_order])
     is_open = open_micro > 0
-    b = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "import_pedimento": imports["pedimento"].astype(str),
-            "import_line": imports["line"].astype(np.int64),
-            "import_date": pd.to_datetime(imports["date"]),
-            "part_number": imports["part_number"].astype(str),
-            "clave": _opt(imports, "clave", ""),
-            "material_type": imports["material_type"].astype(str),
-            "quantity": qty_micro / MICRO,
-            "discharged": discharged / MICRO,
+            "import_pedimento": imp["pedimento"].astype(str),
+            "import_line": imp["line"].astype(np.int64),
+            "import_date": pd.to_datetime(imp["date"]),
+            "part_number": imp["part_number"].astype(str),
+            "clave": _opt(imp, "clave", "").astype(str),
+            "material_type": imp["material_type"].astype(str),
+            "quantity": lot_qty / MICRO,
+            "discharged": disc_sorted / MICRO,
             "open": open_micro / MICRO,
-            "deadline": deadline,
+            "deadline": dl,
             "status": np.where(is_open, "open", "closed"),
-            "expired": is_open & (deadline < reference).to_numpy(),
-            "days_to_deadline": days_left.astype("Int64"),
+            "expired": is_open & (dl < reference).to_numpy(),
+            "days_to_deadline": (dl - reference).dt.days.astype("Int64"),
             "value_mxn": value_mxn,
             "value_usd": value_usd,
             "open_value_mxn": value_mxn * share,
             "open_value_usd": value_usd * share,
-            "origin": _opt(imports, "origin", ""),
-            "fraccion": _opt(imports, "fraccion", ""),
-            "description": _opt(imports, "description", ""),
-            "uom": _opt(imports, "uom", ""),
-            "igi_rate": _opt(imports, "igi_rate", 0.0).astype("float64"),
-            "prosec_rate": _opt(imports, "prosec_rate").astype("float64"),
-            "usmca_originating": _opt(imports, "usmca_originating", pd.NA).astype("boolean"),
+            "origin": _opt(imp, "origin", "").astype(str),
+            "fraccion": _opt(imp, "fraccion", "").astype(str),
+            "description": _opt(imp, "description", "").astype(str),
+            "uom": _opt(imp, "uom", "").astype(str),
+            "igi_rate": _opt(imp, "igi_rate", 0.0).astype("float64"),
+            "prosec_rate": _opt(imp, "prosec_rate").astype("float64"),
+            "usmca_originating": _opt(imp, "usmca_originating", pd.NA).astype("boolean"),
         }
     )
-    order = np.lexsort(
-        (b["import_line"].to_numpy(), _pedimento_int(b["import_pedimento"]), _days(b["import_date"]))
-    )
-    return b.iloc[order].reset_index(drop=True)
 
 
 def _allocations_frame(
-    imports, exports, deadline, ev, part, imp_row, alloc_micro, gross, net
+    imports, exports, i_ped, e_ped, part_codes, deadline, *, ev, part, imp_row, alloc_micro, gross, net
 ) -> pd.DataFrame:
-    imp = imports.iloc[imp_row]
-    exp = exports.iloc[ev]
-    qty_micro = _micro(imp["quantity"].to_numpy(dtype="float64"))
+    qty_micro = _micro(imports["quantity"].to_numpy(dtype="float64"))[imp_row]
     share = alloc_micro / qty_micro
-    net_share = np.divide(net, gross, out=np.ones(len(net)), where=gross > 0)
-    net_micro = np.rint(alloc_micro * net_share).astype(np.int64)
-    dl = deadline.to_numpy()[imp_row]
-    export_date = pd.to_datetime(exp["date"]).to_numpy()
-    a = pd.DataFrame(
+    net_micro = np.rint(alloc_micro * np.divide(net, gross, out=np.ones(len(net)), where=gross > 0))
+    net_micro = net_micro.astype(np.int64)
+    dl = deadline[imp_row]
+    export_date = pd.to_datetime(exports["date"]).to_numpy(dtype="datetime64[ns]")[ev]
+    parts = (np.arange(len(part_codes)), part_codes.to_numpy(dtype=object))
+    return pd.DataFrame(
         {
-            "export_pedimento": exp["pedimento"].astype(str).to_numpy(),
-            "export_line": exp["line"].to_numpy(dtype=np.int64),
+            "export_pedimento": _coded(None, ev, e_ped),
+            "export_line": exports["line"].to_numpy(dtype=np.int64)[ev],
             "export_date": export_date,
-            "export_part": exp["part_number"].astype(str).to_numpy(),
-            "part_number": np.asarray(part, dtype=object).astype(str),
-            "import_pedimento": imp["pedimento"].astype(str).to_numpy(),
-            "import_line": imp["line"].to_numpy(dtype=np.int64),
-            "import_date": pd.to_datetime(imp["date"]).to_numpy(),
+            "export_part": _coded(None, part_codes.get_indexer(exports["part_number"].astype(str))[ev], parts),
+            "part_number": _coded(None, part, parts),
+            "import_pedimento": _coded(None, imp_row, i_ped),
+            "import_line": imports["line"].to_numpy(dtype=np.int64)[imp_row],
+            "import_date": pd.to_datetime(imports["date"]).to_numpy(dtype="datetime64[ns]")[imp_row],
             "quantity": alloc_micro / MICRO,
             "net_quantity": net_micro / MICRO,
             "scrap_quantity": (alloc_micro - net_micro) / MICRO,
-            "late": ~pd.isna(dl) & (export_date > dl),
+            "late": ~np.isnat(dl) & (export_date > dl),
             "deadline": dl,
-            "value_mxn": imp["value_mxn"].to_numpy(dtype="float64") * share,
-            "value_usd": imp["value_usd"].to_numpy(dtype="float64") * share,
-            "material_type": imp["material_type"].astype(str).to_numpy(),
-            "origin": _opt(imp, "origin", "").to_numpy(),
-            "destination": _opt(exp, "destination", "").to_numpy(),
-            "export_clave": _opt(exp, "clave", "").to_numpy(),
+            "value_mxn": imports["value_mxn"].to_numpy(dtype="float64")[imp_row] * share,
+            "value_usd": imports["value_usd"].to_numpy(dtype="float64")[imp_row] * share,
+            "material_type": _coded(imports["material_type"], imp_row),
+            "origin": _coded(_opt(imports, "origin", ""), imp_row),
+            "destination": _coded(_opt(exports, "destination", ""), ev),
+            "export_clave": _coded(_opt(exports, "clave", ""), ev),
         }
     )
-    order = np.lexsort(
-        (
-            a["import_line"].to_numpy(),
-            _pedimento_int(a["import_pedimento"]),
-            _days(a["import_date"]),
-            a["part_number"].to_numpy(),
-            a["export_line"].to_numpy(),
-            _pedimento_int(a["export_pedimento"]),
-            _days(a["export_date"]),
-        )
-    )
-    return a.iloc[order].reset_index(drop=True)
 
 
-def _shortfalls_frame(exports, c_ev, part, short, capacity, lot_part, c_part) -> pd.DataFrame:
-    has = short > 0
-    imported = np.zeros(int(max(c_part.max(initial=-1), lot_part.max(initial=-1))) + 1, bool)
-    imported[lot_part] = True
-    reason = np.where(
-        ~imported[c_part[has]],
-        SHORTFALL_NEVER_IMPORTED,
-        np.where(capacity[has] == 0, SHORTFALL_NOT_YET, SHORTFALL_EXHAUSTED),
-    )
-    exp = exports.iloc[c_ev[has]]
-    s = pd.DataFrame(
+def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd.DataFrame:
+    parts = (np.arange(len(part_codes)), part_codes.to_numpy(dtype=object))
+    return pd.DataFrame(
         {
-            "export_pedimento": exp["pedimento"].astype(str).to_numpy(),
-            "export_line": exp["line"].to_numpy(dtype=np.int64),
-            "export_date": pd.to_datetime(exp["date"]).to_numpy(),
-            "export_part": exp["part_number"].astype(str).to_numpy(),
-            "part_number": np.asarray(part[has], dtype=object).astype(str),
-            "quantity": short[has] / MICRO,
+            "export_pedimento": _coded(None, ev, e_ped),
+            "export_line": exports["line"].to_numpy(dtype=np.int64)[ev],
+            "export_date": pd.to_datetime(exports["date"]).to_numpy(dtype="datetime64[ns]")[ev],
+            "export_part": _coded(exports["part_number"], ev),
+            "part_number": _coded(None, part, parts),
+            "quantity": short / MICRO,
             "reason": reason,
         }
     )
-    order = np.lexsort(
-        (
-            s["part_number"].to_numpy(),
-            s["export_line"].to_numpy(),
-            _pedimento_int(s["export_pedimento"]),
-            _days(s["export_date"]),
-        )
-    )
-    return s.iloc[order].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- command line

@@ -1,5 +1,8 @@
 """A slow, obviously correct discharge: plain loops over CONTRACT.md §2.
 
+Quantities are exact decimal fractions (``Fraction(str(x))``), the "exact
+rational arithmetic" of CONTRACT.md §3.
+
 Used only by the tests, to hold the vectorised engine in
 :mod:`immex_nb.discharge` to the rules.  Quantities are exact fractions.
 """
@@ -24,9 +27,9 @@ def explode_one(part, qty, when, bom_rows, *, scrap=True, depth=0):
         return {part: qty}
     out: dict = {}
     for r in rows:
-        per = Fraction(r["qty_per"])
+        per = Fraction(str(r["qty_per"]))
         if scrap and not pd.isna(r["scrap_rate"]):
-            per *= 1 + Fraction(r["scrap_rate"])
+            per *= 1 + Fraction(str(r["scrap_rate"]))
         for comp, q in explode_one(r["component"], qty * per, when, bom_rows, scrap=scrap, depth=depth + 1).items():
             out[comp] = out.get(comp, Fraction(0)) + q
     return out
@@ -40,10 +43,10 @@ def reference_discharge(imports: pd.DataFrame, exports: pd.DataFrame, bom: pd.Da
     lots = sorted(
         imports.to_dict("records"), key=lambda r: (r["date"], r["pedimento"], int(r["line"]))
     )
-    left = {(r["pedimento"], r["line"]): Fraction(r["quantity"]) for r in lots}
+    left = {(r["pedimento"], r["line"]): Fraction(str(r["quantity"])) for r in lots}
     consumptions = []
     for e in exports.to_dict("records"):
-        for comp, g in explode_one(e["part_number"], Fraction(e["quantity"]), e["date"], bom_rows).items():
+        for comp, g in explode_one(e["part_number"], Fraction(str(e["quantity"])), e["date"], bom_rows).items():
             consumptions.append((e, comp, g))
     consumptions.sort(key=lambda c: (c[0]["date"], c[0]["pedimento"], int(c[0]["line"])))
     allocations, shortfalls = [], []

@@ -1,0 +1,481 @@
+"""Exposure: what the open balances would cost as of a date (CONTRACT.md §4).
+
+Every import line still open after the discharge (same cut-off) is valued one
+of two ways:
+
+* **in time** (deadline ≥ as-of, or AF): the cost of a change of regime now.
+  IGI at the lower of the general rate and the PROSEC rate (when given), DTA
+  8 ‰, VAT 16 % of (value + IGI + DTA), and the IGI updated by inflation from
+  the month of entry (RLA art. 140): ``actualizacion = igi × (F − 1)``; no
+  surcharges, no fine.
+* **expired** (deadline < as-of): a regularisation (LA art. 101, key A3).
+  IGI at the general rate (no preference), DTA, VAT; the whole ``tax`` updated
+  (``tax × (F − 1)``); surcharges for each month *or fraction* from the entry
+  date to as-of, at most 60, month *k* carrying the late-payment rate of the
+  year it starts in (1.47 % to 2025, 2.07 % from 2026):
+  ``recargos = (tax + actualizacion) × Σ rates``; ``multa = tax × fine_rate``
+  (a parameter, default 0: fine amounts are UNCONFIRMED).
+
+``F`` = INPC(month before as-of's month) ÷ INPC(month before the entry month),
+truncated to 4 decimals, at least 1 (see :mod:`immex_nb.rates`).  ``total =
+tax + actualizacion + recargos + multa``; full precision inside, rounding only
+for display.
+
+Worked line (as of 2026-03-10).  Import 2022-11-20, MP, 10 units, customs
+value MXN 100,000, general rate 10 %, nothing exported.  Deadline 2024-05-20
+< as-of → expired.  ``igi`` 10,000; ``dta`` 800; ``iva`` 0.16 × 110,800 =
+17,728; ``tax`` 28,528.  F: INPC Feb-2026 is not published yet, so the last
+one (Jan-2026, 143.588) is used and the row says ``inpc_estimated``; Oct-2022
+125.276 → 1.14617… → 1.1461; ``actualizacion`` = 28,528 × 0.1461 =
+4,167.9408.  Months or fraction from 2022-11-20 to 2026-03-10: 40 (2022-11-20
++ 40 months = 2026-03-20 ≥ as-of; + 39 = 2026-02-20 < as-of).  They start
+2022-11-20 … 2026-02-20: 38 before 2026 at 1.47 % and 2 in 2026 at 2.07 % →
+Σ = 0.6; ``recargos`` = (28,528 + 4,167.9408) × 0.6 = 19,617.56448;
+``total`` = 52,313.50528.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from immex_nb.ageing import as_timestamp, bucket, days_to_deadline
+from immex_nb.deadlines import add_months
+from immex_nb.errors import ImmexError
+from immex_nb.rates import Rates, resolve
+
+#: CONTRACT §4 columns, in this order, then the extras below
+CONTRACT_COLUMNS = [
+    "import_pedimento",
+    "import_line",
+    "part_number",
+    "status",
+    "open",
+    "open_value_mxn",
+    "igi",
+    "dta",
+    "iva",
+    "actualizacion",
+    "recargos",
+    "multa",
+    "total",
+]
+EXTRA_COLUMNS = [
+    "open_value_usd",
+    "total_usd",
+    "import_date",
+    "deadline",
+    "days_to_deadline",
+    "bucket",
+    "material_type",
+    "clave",
+    "origin",
+    "fraccion",
+    "description",
+    "quantity",
+    "value_mxn",
+    "value_usd",
+    "igi_rate",
+    "prosec_rate",
+    "rate_used",
+    "tax",
+    "inpc_month_from",
+    "inpc_month_to",
+    "inpc_from",
+    "inpc_to",
+    "inpc_factor",
+    "inpc_estimated",
+    "surcharge_months",
+    "surcharge_rate_sum",
+    "surcharge_rate_estimated",
+    "fine_rate",
+    "imported_after_as_of",
+]
+MONEY_COLUMNS = [
+    "open_value_mxn",
+    "igi",
+    "dta",
+    "iva",
+    "actualizacion",
+    "recargos",
+    "multa",
+    "total",
+    "total_usd",
+]
+REQUIRED = [
+    "import_pedimento",
+    "import_line",
+    "import_date",
+    "part_number",
+    "quantity",
+    "open",
+    "value_mxn",
+    "deadline",
+]
+IN_TIME, EXPIRED = "in_time", "expired"
+MAX_SURCHARGE_MONTHS = 60  # CFF art. 21: at most five years
+
+
+def months_or_fraction(start_dates, as_of) -> np.ndarray:
+    """Months *or fraction* from each start date to ``as_of`` (CFF art. 21).
+
+    The smallest ``n ≥ 0`` with ``start + n months ≥ as_of`` (same day, or
+    the month's last day where it does not exist — the deadline arithmetic).
+    2024-01-10 → 2024-03-05: 2; → 2024-03-10: 2; → 2024-03-11: 3.
+    """
+    as_of = as_timestamp(as_of)
+    d = pd.DatetimeIndex(
+        pd.to_datetime(start_dates if hasattr(start_dates, "dtype") else list(start_dates))
+    )
+    missing = np.asarray(d.isna())
+    y = np.where(missing, as_of.year, np.asarray(d.year, dtype="float64")).astype(np.int64)
+    mo = np.where(missing, as_of.month, np.asarray(d.month, dtype="float64")).astype(np.int64)
+    m = (as_of.year - y) * 12 + (as_of.month - mo)  # whole calendar months apart
+    cand = add_months(d, m.astype("float64"), rule="clamp")  # lands in as_of's month
+    n = np.where(cand >= np.datetime64(as_of.date(), "D"), m, m + 1)
+    n = np.maximum(n, 0)
+    return np.where(missing, 0, n).astype(np.int64)
+
+
+def surcharge_rate_sum(
+    start_dates, months, rates: Rates | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ of the monthly late-payment rates over months k = 0 … months−1 from
+    each start date, month k taking the rate of the year it starts in.
+
+    Returns ``(sum, estimated)`` (estimated: a year beyond the rate table).
+    """
+    r = resolve(rates)
+    d = pd.DatetimeIndex(
+        pd.to_datetime(start_dates if hasattr(start_dates, "dtype") else list(start_dates))
+    )
+    months = np.asarray(months, dtype=np.int64)
+    if len(d) == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    kmax = int(max(months.max(initial=0), 1))
+    y = np.nan_to_num(np.asarray(d.year, dtype="float64")).astype(np.int64)
+    mo = np.nan_to_num(np.asarray(d.month, dtype="float64"), nan=1).astype(np.int64)
+    k = np.arange(kmax)
+    years = y[:, None] + (mo[:, None] - 1 + k[None, :]) // 12  # the year month k starts in
+    uniq, inv = np.unique(years, return_inverse=True)
+    rate_u, est_u = r.surcharge_rates(uniq)
+    rate = rate_u[inv].reshape(years.shape)
+    est = est_u[inv].reshape(years.shape)
+    used = k[None, :] < months[:, None]
+    return (rate * used).sum(axis=1), (est & used).any(axis=1)
+
+
+def _check_columns(balances: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED if c not in balances.columns]
+    if missing:
+        raise ImmexError(
+            f"exposure needs the discharge balances; column(s) {missing} missing; columns found: {list(balances.columns)}"
+        )
+
+
+def exposure(
+    balances: pd.DataFrame,
+    as_of,
+    *,
+    fine_rate: float = 0.0,
+    rates: Rates | str | os.PathLike | None = None,
+    use_prosec: bool = True,
+    max_surcharge_months: int = MAX_SURCHARGE_MONTHS,
+    include_later_imports: bool = True,
+) -> pd.DataFrame:
+    """What each open import line would cost as of ``as_of`` (CONTRACT §4).
+
+    ``balances`` is the ``balances`` frame of :func:`immex_nb.discharge` run
+    with the same cut-off.  ``fine_rate`` is the fine as a share of the omitted
+    taxes on expired lines; ``rates`` a :class:`~immex_nb.rates.Rates`, a
+    folder of override CSVs, or ``None`` for the built-in tables;
+    ``use_prosec=False`` ignores ``prosec_rate`` on in-time lines (what-if for
+    a client without PROSEC).  The discharge cut-off ignores exports after
+    ``as_of`` but keeps every import line, so lines imported after ``as_of``
+    are listed too (in time, factor 1, flagged ``imported_after_as_of``);
+    ``include_later_imports=False`` leaves them out.  One row per line with ``open > 0``, sorted by
+    ``import_pedimento, import_line``; the contract's columns first, then the
+    working (rates, INPC months and values, surcharge months …).  ``attrs``
+    hold ``as_of``, ``fine_rate``, ``inpc_estimated`` (any row) and
+    ``last_inpc_month``.
+    """
+    _check_columns(balances)
+    as_of = as_timestamp(as_of)
+    if fine_rate is None:
+        fine_rate = 0.0
+    fine_rate = float(fine_rate)
+    if not np.isfinite(fine_rate) or fine_rate < 0:
+        raise ImmexError(f"fine_rate {fine_rate!r} must be a fraction ≥ 0 (e.g. 0.7)")
+    r = resolve(rates)
+
+    open_qty = pd.to_numeric(balances["open"], errors="coerce").astype("float64")
+    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0].copy()
+    if not include_later_imports:
+        b = b.loc[pd.to_datetime(b["import_date"]) <= as_of]
+    b = b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(index=b.index)
+
+    def col(name, default=np.nan):
+        if name in b.columns:
+            return b[name]
+        return pd.Series(default, index=b.index)
+
+    out["import_pedimento"] = b["import_pedimento"].astype(str)
+    out["import_line"] = b["import_line"].astype("int64")
+    out["part_number"] = b["part_number"].astype(str)
+    qty = b["quantity"].astype("float64").to_numpy()
+    opn = b["open"].astype("float64").to_numpy()
+    value_mxn = b["value_mxn"].astype("float64").to_numpy()
+    value_usd = pd.to_numeric(col("value_usd"), errors="coerce").astype("float64").to_numpy()
+    share = np.divide(opn, qty, out=np.zeros_like(opn), where=qty > 0)
+    open_value = value_mxn * share
+
+    deadline = pd.to_datetime(b["deadline"]).astype("datetime64[ns]")
+    expired = (deadline.notna() & (deadline < as_of)).to_numpy()
+    igi_rate = (
+        pd.to_numeric(col("igi_rate", 0.0), errors="coerce")
+        .astype("float64")
+        .fillna(0.0)
+        .to_numpy()
+    )
+    prosec_rate = pd.to_numeric(col("prosec_rate"), errors="coerce").astype("float64").to_numpy()
+    in_time_rate = np.fmin(igi_rate, prosec_rate) if use_prosec else igi_rate
+    rate = np.where(expired, igi_rate, in_time_rate)
+
+    dta_rate = r.dta_rate("ad_valorem", as_of)
+    vat_rate = r.vat_rate(as_of)
+    igi = open_value * rate
+    dta = open_value * dta_rate
+    iva = vat_rate * (open_value + igi + dta)
+    tax = igi + dta + iva
+
+    import_date = pd.to_datetime(b["import_date"]).astype("datetime64[ns]")
+    f = r.inpc_factor_table(import_date.reset_index(drop=True), as_of)
+    factor = f["inpc_factor"].to_numpy()
+    actualizacion = np.where(expired, tax, igi) * (factor - 1.0)
+
+    n = np.minimum(months_or_fraction(import_date, as_of), int(max_surcharge_months))
+    n = np.where(expired, n, 0)
+    s_sum, s_est = surcharge_rate_sum(import_date, n, r)
+    recargos = np.where(expired, (tax + actualizacion) * s_sum, 0.0)
+    multa = np.where(expired, tax * fine_rate, 0.0)
+    total = tax + actualizacion + recargos + multa
+
+    usd_per_mxn = np.divide(
+        value_usd, value_mxn, out=np.full_like(value_mxn, np.nan), where=value_mxn > 0
+    )
+    usd_per_mxn = np.where((value_mxn == 0) & ~np.isnan(value_usd), 0.0, usd_per_mxn)
+    days = days_to_deadline(deadline, as_of)
+
+    out["status"] = np.where(expired, EXPIRED, IN_TIME)
+    out["open"] = opn
+    out["open_value_mxn"] = open_value
+    out["igi"] = igi
+    out["dta"] = dta
+    out["iva"] = iva
+    out["actualizacion"] = actualizacion
+    out["recargos"] = recargos
+    out["multa"] = multa
+    out["total"] = total
+    out["open_value_usd"] = value_usd * share
+    out["total_usd"] = total * usd_per_mxn
+    out["import_date"] = import_date
+    out["deadline"] = deadline
+    out["days_to_deadline"] = days.array
+    out["bucket"] = bucket(days.reset_index(drop=True)).to_numpy()
+    for name in ("material_type", "clave", "origin", "fraccion", "description"):
+        out[name] = col(name, "").astype(object).where(col(name, "").notna(), "").astype(str)
+    out["quantity"] = qty
+    out["value_mxn"] = value_mxn
+    out["value_usd"] = value_usd
+    out["igi_rate"] = igi_rate
+    out["prosec_rate"] = prosec_rate
+    out["rate_used"] = rate
+    out["tax"] = tax
+    for c in (
+        "inpc_month_from",
+        "inpc_month_to",
+        "inpc_from",
+        "inpc_to",
+        "inpc_factor",
+        "inpc_estimated",
+    ):
+        out[c] = f[c].to_numpy()
+    out["inpc_estimated"] = out["inpc_estimated"].astype(bool)
+    out["surcharge_months"] = n.astype(np.int64)
+    out["surcharge_rate_sum"] = s_sum
+    out["surcharge_rate_estimated"] = s_est & expired
+    out["fine_rate"] = fine_rate
+    out["imported_after_as_of"] = (import_date > as_of).to_numpy()
+    out["bucket"] = out["bucket"].astype(bucket(pd.Series([], dtype="float64")).dtype)
+
+    out = out[CONTRACT_COLUMNS + EXTRA_COLUMNS]
+    out.attrs.update(
+        as_of=as_of,
+        fine_rate=fine_rate,
+        inpc_estimated=bool(out["inpc_estimated"].any()),
+        last_inpc_month=r.last_inpc_month,
+    )
+    return out
+
+
+def exposure_for(
+    ledger, as_of, *, fine_rate: float | None = None, rates=None, deadline_rule: str | None = None
+):
+    """Discharge a loaded :class:`Ledger` with cut-off ``as_of`` and value its
+    open lines.  ``fine_rate``/``deadline_rule`` default to the client's
+    settings.  Returns ``(exposure_frame, discharge_result)``."""
+    from immex_nb.discharge import discharge
+
+    settings = getattr(ledger, "settings", None)
+    rule = deadline_rule or getattr(settings, "deadline_rule", "clamp")
+    fr = getattr(settings, "fine_rate", 0.0) if fine_rate is None else fine_rate
+    oea = bool(getattr(settings, "oea", False))
+    as_of = as_timestamp(as_of)
+    result = discharge(
+        ledger.imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
+    )
+    return exposure(result.balances, as_of, fine_rate=fr, rates=rates), result
+
+
+SUMMARY_DIMENSIONS = {
+    "part": "part_number",
+    "part_number": "part_number",
+    "origin": "origin",
+    "material_type": "material_type",
+    "category": "material_type",
+    "bucket": "bucket",
+    "status": "status",
+}
+SUMMARY_VALUES = [
+    "open_value_mxn",
+    "igi",
+    "dta",
+    "iva",
+    "actualizacion",
+    "recargos",
+    "multa",
+    "total",
+    "total_usd",
+]
+
+
+def summarize_exposure(df: pd.DataFrame, by: str | list[str] = "part_number") -> pd.DataFrame:
+    """Lines, expired lines and every money column summed per ``by``:
+    ``"part"``/``"part_number"``, ``"origin"``, ``"material_type"``
+    (``"category"``), ``"bucket"`` (every bucket in order, also empty ones),
+    ``"status"``, or a list of columns.  Sorted by total (bucket: by urgency)."""
+    keys = [by] if isinstance(by, str) else list(by)
+    keys = [SUMMARY_DIMENSIONS.get(k, k) for k in keys]
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise ImmexError(
+            f"cannot summarise exposure by {missing}; accepted: {sorted(SUMMARY_DIMENSIONS)} or columns {list(df.columns)}"
+        )
+    g = df.assign(_expired=(df["status"] == EXPIRED).astype("int64")).groupby(
+        keys, observed=False, sort=True
+    )
+    out = g.agg(
+        lines=("status", "size"),
+        expired_lines=("_expired", "sum"),
+        **{v: (v, "sum") for v in SUMMARY_VALUES if v in df.columns},
+    )
+    out = out.reset_index()
+    if keys != ["bucket"]:
+        out = out.sort_values(
+            ["total", *keys], ascending=[False] + [True] * len(keys), kind="stable"
+        ).reset_index(drop=True)
+    return out
+
+
+def exposure_summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One tidy table: the summaries by part, origin, material type and bucket
+    stacked, with ``dimension`` and ``key`` columns (``exposure_summary.csv``)."""
+    parts = []
+    for dim, colname in (
+        ("part_number", "part_number"),
+        ("origin", "origin"),
+        ("material_type", "material_type"),
+        ("bucket", "bucket"),
+    ):
+        s = summarize_exposure(df, colname)
+        s.insert(0, "key", s.pop(colname).astype(str))
+        s.insert(0, "dimension", dim)
+        parts.append(s)
+    total = {
+        "dimension": "total",
+        "key": "all",
+        "lines": len(df),
+        "expired_lines": int((df["status"] == EXPIRED).sum()),
+    }
+    total.update({v: float(df[v].sum()) for v in SUMMARY_VALUES if v in df.columns})
+    parts.append(pd.DataFrame([total]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def cli_exposure(
+    data_dir,
+    out,
+    *,
+    as_of,
+    fine_rate: float | None = None,
+    rates_dir=None,
+    deadline_rule: str | None = None,
+) -> int:
+    """``immex-nb exposure``: load, discharge with cut-off ``as_of``, value the
+    open lines; write ``exposure.csv``, ``exposure_summary.csv`` and
+    ``manifest.json`` to ``out``."""
+    from immex_nb.load import load
+    from immex_nb.outputs import write_csv, write_manifest
+
+    as_of = as_timestamp(as_of, "--as-of")
+    rates = Rates.load(rates_dir) if rates_dir else resolve(None)
+    ledger = load(data_dir)
+    settings = ledger.settings
+    rule = deadline_rule or settings.deadline_rule
+    fr = settings.fine_rate if fine_rate is None else fine_rate
+    df, _result = exposure_for(ledger, as_of, fine_rate=fr, rates=rates, deadline_rule=rule)
+    summary = exposure_summary_table(df)
+
+    out = Path(out)
+    write_csv(df, out / "exposure.csv")
+    write_csv(summary, out / "exposure_summary.csv")
+    write_manifest(
+        out,
+        "exposure",
+        inputs=[*ledger.sources, *rates.files],
+        parameters={
+            "data_dir": str(data_dir),
+            "as_of": as_of.date().isoformat(),
+            "fine_rate": fr,
+            "deadline_rule": rule,
+            "oea": settings.oea,
+            "rates_dir": rates_dir,
+            "last_inpc_month": rates.last_inpc_month,
+            "inpc_estimated": df.attrs.get("inpc_estimated", False),
+        },
+        row_counts={
+            "exposure": len(df),
+            "exposure_summary": len(summary),
+            "rejects": len(ledger.rejects),
+        },
+    )
+    n_exp = int((df["status"] == EXPIRED).sum())
+    print(
+        f"exposure as of {as_of.date()}: {len(df)} open line(s), {n_exp} expired; "
+        f"total MXN {df['total'].sum():,.2f} (USD {df['total_usd'].sum():,.2f}); "
+        f"expired MXN {df.loc[df['status'] == EXPIRED, 'total'].sum():,.2f}"
+    )
+    if df.attrs.get("inpc_estimated"):
+        print(
+            f"note: INPC after {rates.last_inpc_month} not in the table; the last published value was used (inpc_estimated)"
+        )
+    if len(ledger.rejects):
+        print(
+            f"note: {len(ledger.rejects)} input row(s) rejected and left out (see immex-nb validate)"
+        )
+    print(f"wrote {out / 'exposure.csv'}, {out / 'exposure_summary.csv'}")
+    return 0

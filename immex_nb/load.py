@@ -1,0 +1,633 @@
+"""Load a client folder into validated canonical tables, rejecting bad rows.
+
+``load("data/acme")`` reads ``imports``, ``exports`` and (optionally)
+``bom`` — CSV files or workbook sheets, Spanish or English headers — maps
+the headers onto the canonical names of :mod:`immex_nb.schema`, parses every
+cell, and checks the rules of CONTRACT §5.  A row that breaks a rule is not
+loaded; it becomes one or more rows of ``rejects`` (one per problem) naming
+the file, the row number a spreadsheet shows, the column, the value and the
+reason.  Nothing is dropped silently: per table, rows read = rows loaded +
+rows rejected (:meth:`Ledger.summary`).
+
+A worked example — ``imports.csv`` as a client sends it (semicolon,
+Windows-1252, decimal comma)::
+
+    row 1  Pedimento;Partida;Clave;Fecha;Número Parte;Cantidad;Valor USD;Valor MXN
+    row 2  24 47 3420 4001234;1;IN;05/03/2024;00123;1500,5;100;1700
+    row 3  24 47 3420 4001234;2;IN;2024-03-05;00124;-5;10;170
+    row 4  24 47 3420 4001234;1;IN;05/03/2024;00125;2;10;170
+    row 5  2447342;3;IN;31/02/2024;00126;2;10;170
+
+loads row 2 (``part_number`` ``"00123"``, ``quantity`` 1500.5, ``date``
+2024-03-05, ``material_type`` defaulted to ``"MP"``) and rejects::
+
+    imports.csv  row 3  quantity   -5          quantity must be greater than 0, got -5
+    imports.csv  row 4  line       1           duplicate (pedimento, line) … first on row 2
+    imports.csv  row 5  pedimento  2447342     pedimento must have 15 digits …, got 7
+    imports.csv  row 5  date       31/02/2024  date is not a valid date …
+
+so ``read`` 4 = ``loaded`` 1 + ``rejected`` 3 (row 5 counts once).
+
+The steps, one function each: find and read the files as text
+(:mod:`immex_nb.readers`), match headers, reject empty rows, parse cells
+(missing or unparseable values), check values (pandera: quantity > 0,
+values ≥ 0, …), check BOM validity ranges, check duplicate keys, and keep the
+rows without problems with their canonical dtypes.  A file that cannot be used
+at all raises :class:`~immex_nb.errors.ImmexError`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from immex_nb.errors import ImmexError
+from immex_nb.readers import RawTable, Source, find_sources, list_files, read_raw
+from immex_nb.schema import (
+    MATERIAL_TYPES,
+    REJECT_COLUMNS,
+    TABLES,
+    Column,
+    Table,
+    canonical_header,
+    normalize_pedimento,
+)
+from immex_nb.settings import ClientSettings, read_settings
+
+#: pandas dtype of each schema column kind once loaded
+DTYPES = {
+    "pedimento": "str",
+    "str": "str",
+    "material": "str",
+    "int": "int64",
+    "float": "float64",
+    "date": "datetime64[ns]",
+    "bool": "boolean",
+}
+TRUE_WORDS = ("true", "1", "si", "yes", "y", "x", "verdadero", "s")
+FALSE_WORDS = ("false", "0", "no", "n", "falso")
+EMPTY_ROW = "empty row"
+SUMMARY_COLUMNS = ["table", "file", "read", "loaded", "rejected"]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A client's validated tables.
+
+    ``imports``, ``exports`` and ``bom`` hold only the rows that passed every
+    check, with the canonical columns (then any extra columns, as text);
+    ``rejects`` lists every problem (``file, row, column, value, reason``).
+    ``read`` counts the data rows read per table and ``files`` names where each
+    table came from.
+    """
+
+    imports: pd.DataFrame
+    exports: pd.DataFrame
+    bom: pd.DataFrame
+    rejects: pd.DataFrame
+    settings: ClientSettings
+    folder: Path
+    sources: list[Path]
+    read: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: ``table, file, read, loaded, rejected`` where
+        ``rejected`` counts rows (a row with three problems counts once)."""
+        rows = []
+        for name in TABLES:
+            file = self.files.get(name, "")
+            rejected = (
+                self.rejects.loc[self.rejects["file"] == file, "row"].nunique() if file else 0
+            )
+            loaded = len(getattr(self, name))
+            rows.append([name, file, self.read.get(name, 0), loaded, int(rejected)])
+        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype(
+            {"read": "int64", "loaded": "int64", "rejected": "int64"}
+        )
+
+    @property
+    def clean(self) -> bool:
+        return self.rejects.empty
+
+
+# ---------------------------------------------------------------------------
+# the whole folder
+
+
+def load(folder: str | Path) -> Ledger:
+    """Read and validate a client folder (CONTRACT §1, §5)."""
+    folder = _check_folder(folder)
+    sources = find_sources(folder, list(TABLES))
+    _require_tables(folder, sources)
+    settings = read_settings(folder)
+    frames, rejects, read, files = {}, [], {}, {}
+    for name, table in TABLES.items():
+        if name in sources:
+            raw = read_raw(sources[name])
+            frames[name], table_rejects = load_table(raw, table)
+            rejects.append(table_rejects)
+            read[name], files[name] = len(raw.rows), sources[name].label
+        else:
+            frames[name], read[name] = empty_frame(table), 0
+    used = list(dict.fromkeys(s.path for s in sources.values()))
+    return Ledger(
+        imports=frames["imports"],
+        exports=frames["exports"],
+        bom=frames["bom"],
+        rejects=_concat_rejects(rejects),
+        settings=settings,
+        folder=folder,
+        sources=used,
+        read=read,
+        files=files,
+    )
+
+
+def _check_folder(folder: str | Path) -> Path:
+    path = Path(folder)
+    if not path.exists():
+        raise ImmexError(f"{path}: client folder not found")
+    if not path.is_dir():
+        raise ImmexError(
+            f"{path}: not a folder (give the client folder holding imports.csv, exports.csv)"
+        )
+    return path
+
+
+def _require_tables(folder: Path, sources: dict[str, Source]) -> None:
+    missing = [t.name for t in TABLES.values() if t.required_file and t.name not in sources]
+    if missing:
+        wanted = ", ".join(f"{m}.csv (or an '{m}' sheet in an .xlsx workbook)" for m in missing)
+        raise ImmexError(
+            f"{folder}: required file missing: {wanted}; files found: {list_files(folder)}"
+        )
+
+
+def empty_frame(table: Table) -> pd.DataFrame:
+    """A table with no rows, with the canonical columns and dtypes."""
+    return pd.DataFrame({c.name: pd.Series(dtype=DTYPES[c.kind]) for c in table.columns})
+
+
+# ---------------------------------------------------------------------------
+# one table
+
+
+def load_table(raw: RawTable, table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed rows that passed every check, and the rejects of this table."""
+    mapping = match_headers(raw, table)
+    text = text_frame(raw, mapping)
+    problems = Problems(raw.source.label, text)
+    reject_empty_rows(text, problems)
+    reject_overflow(raw, problems)
+    filled = text.drop(index=problems.rows())
+    typed = parse_cells(filled, table, raw.decimal_comma, problems)
+    check_values(typed, table, problems)
+    if table.name == "bom":
+        check_validity_ranges(typed, problems)
+    if table.key:
+        check_duplicates(typed, table, problems)
+    kept = typed.drop(index=problems.rows(), errors="ignore")
+    return finalize(kept, table), problems.frame(table)
+
+
+def match_headers(raw: RawTable, table: Table) -> dict[int, str]:
+    """Header position → column name: canonical names first, then the extra
+    columns under their own header text.
+
+    A header matches a column when its :func:`canonical_header` equals the
+    column's name or one of its aliases.  Two headers for the same column
+    (``fecha_entrada`` and ``fecha_pago``): the name, then the earlier alias,
+    wins; the other is kept as an extra column.
+    """
+    keys = [canonical_header(h) for h in raw.header]
+    mapping: dict[int, str] = {}
+    for column in table.columns:
+        accepted = [canonical_header(a) for a in (column.name, *column.aliases)]
+        candidates = [
+            (accepted.index(k), i) for i, k in enumerate(keys) if k in accepted and i not in mapping
+        ]
+        if candidates:
+            mapping[min(candidates)[1]] = column.name
+    _require_columns(raw, table, mapping)
+    return _add_extra_columns(raw, mapping)
+
+
+def _require_columns(raw: RawTable, table: Table, mapping: dict[int, str]) -> None:
+    found = set(mapping.values())
+    missing = [c for c in table.columns if c.required and c.name not in found]
+    if not missing:
+        return
+    parts = [f"'{c.name}' (accepted: {', '.join((c.name, *c.aliases))})" for c in missing]
+    noun = "column" if len(missing) == 1 else "columns"
+    raise ImmexError(
+        f"{raw.source.label}: required {noun} {'; '.join(parts)} not found; "
+        f"columns found: {raw.header}"
+    )
+
+
+def _add_extra_columns(raw: RawTable, mapping: dict[int, str]) -> dict[int, str]:
+    names = set(mapping.values())
+    result = dict(mapping)
+    for i, header in enumerate(raw.header):
+        if i in mapping:
+            continue
+        name = header or f"column_{i + 1}"
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.add(name)
+        result[i] = name
+    return dict(sorted(result.items()))
+
+
+def text_frame(raw: RawTable, mapping: dict[int, str]) -> pd.DataFrame:
+    """The cells as stripped text, columns renamed, indexed by spreadsheet row."""
+    positions = list(mapping)
+    data = {mapping[i]: [r[i].strip() for r in raw.rows] for i in positions}
+    frame = pd.DataFrame(data, index=pd.Index(raw.row_numbers, name="row"), dtype=object)
+    return frame
+
+
+class Problems:
+    """Collects reject rows for one table (``file, row, column, value, reason``)."""
+
+    def __init__(self, label: str, text: pd.DataFrame):
+        self.label = label
+        self.text = text
+        self.items: list[tuple[int, str, str, str]] = []
+
+    def add(self, row: int, column: str, reason: str, value: str | None = None) -> None:
+        if value is None:
+            value = str(self.text.at[row, column]) if column in self.text.columns else ""
+        self.items.append((int(row), column, value, reason))
+
+    def rows(self) -> list[int]:
+        return sorted({item[0] for item in self.items})
+
+    def frame(self, table: Table) -> pd.DataFrame:
+        order = {c: i for i, c in enumerate(table.names)}
+        items = sorted(self.items, key=lambda it: (it[0], order.get(it[1], len(order))))
+        frame = pd.DataFrame(
+            [(self.label, *item) for item in items], columns=REJECT_COLUMNS, dtype=object
+        )
+        return _reject_dtypes(frame)
+
+
+def reject_empty_rows(text: pd.DataFrame, problems: Problems) -> None:
+    """A row whose every cell is empty is listed, never silently skipped."""
+    empty = (text == "").all(axis=1) if len(text.columns) else pd.Series(True, index=text.index)
+    for row in text.index[empty]:
+        problems.add(row, "", EMPTY_ROW, value="")
+
+
+def reject_overflow(raw: RawTable, problems: Problems) -> None:
+    """A value to the right of the last header cell belongs to no column."""
+    width = len(raw.header)
+    for row, cells_used in zip(raw.row_numbers, raw.widths, strict=True):
+        if cells_used > width:
+            problems.add(
+                row,
+                "",
+                f"row has a value in column {cells_used} but the header has only {width} columns",
+                value="",
+            )
+
+
+# ---------------------------------------------------------------------------
+# parsing cells
+
+
+class _Invalid:
+    """Marker for a cell that failed to parse, with the reason."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def parse_cells(
+    text: pd.DataFrame, table: Table, decimal_comma: bool, problems: Problems
+) -> pd.DataFrame:
+    """Typed values per canonical column (absent optional columns get their
+    default); unparseable or missing required cells become problems (the
+    cell holds ``None``)."""
+    typed = pd.DataFrame(index=text.index)
+    for column in table.columns:
+        if column.name in text.columns:
+            typed[column.name] = parse_column(text[column.name], column, decimal_comma, problems)
+        else:
+            typed[column.name] = pd.Series(
+                [default_value(column)] * len(text), index=text.index, dtype=object
+            )
+    for name in text.columns:
+        if name not in typed.columns:
+            typed[name] = text[name]
+    return typed
+
+
+def parse_column(
+    text: pd.Series, column: Column, decimal_comma: bool, problems: Problems
+) -> pd.Series:
+    """Parse each distinct value once, then map; record the failures."""
+    cache = {v: parse_cell(v, column, decimal_comma) for v in pd.unique(text)}
+    invalid = {v: c for v, c in cache.items() if isinstance(c, _Invalid)}
+    for row, value in text[text.isin(list(invalid))].items():
+        problems.add(row, column.name, invalid[value].reason)
+    values = {v: (None if v in invalid else c) for v, c in cache.items()}
+    return pd.Series([values[v] for v in text], index=text.index, dtype=object)
+
+
+def parse_cell(text: str, column: Column, decimal_comma: bool) -> object:
+    """One cell's value, its default when blank and optional, or ``_Invalid``."""
+    if text == "":
+        if column.required:
+            return _Invalid(f"missing required value ({column.name} is empty)")
+        return default_value(column)
+    try:
+        return PARSERS[column.kind](text, column, decimal_comma)
+    except ValueError as exc:
+        return _Invalid(str(exc))
+
+
+def default_value(column: Column) -> object:
+    """What a blank optional cell (or an absent optional column) holds."""
+    if column.default is not None:
+        return column.default
+    return {"str": "", "material": "MP"}.get(column.kind)
+
+
+def parse_pedimento(text: str, column: Column, decimal_comma: bool) -> str:
+    value = normalize_pedimento(text)
+    if value is None:
+        digits = sum(ch.isdigit() for ch in text)
+        found = f"{digits} digits" if digits != 15 else "other characters besides the digits"
+        raise ValueError(
+            f"pedimento must be 15 digits (YY AA PPPP NNNNNNN), got '{text}' ({found})"
+        )
+    return value
+
+
+def parse_text(text: str, column: Column, decimal_comma: bool) -> str:
+    return text
+
+
+def parse_material(text: str, column: Column, decimal_comma: bool) -> str:
+    value = text.upper()
+    if value not in MATERIAL_TYPES:
+        raise ValueError(f"unknown {column.name} '{text}'; accepted: {', '.join(MATERIAL_TYPES)}")
+    return value
+
+
+def parse_bool(text: str, column: Column, decimal_comma: bool) -> bool:
+    word = _strip_accents(text).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(
+        f"{column.name} must be yes/no (accepted: true/false, 1/0, sí/no, yes/no, y/n, x), got '{text}'"
+    )
+
+
+def parse_int(text: str, column: Column, decimal_comma: bool) -> int:
+    number = parse_number(text, decimal_comma)
+    if number is None or not number.is_integer():
+        raise ValueError(f"{column.name} must be a whole number, got '{text}'")
+    return int(number)
+
+
+def parse_float(text: str, column: Column, decimal_comma: bool) -> float:
+    is_rate = column.name.endswith("_rate")
+    percent = is_rate and text.endswith("%")
+    body = text[:-1].strip() if percent else text
+    number = parse_number(body, decimal_comma)
+    if number is None:
+        example = "1234,5" if decimal_comma else "1234.5 or 1,234.5"
+        if is_rate:
+            example += ", or a percentage such as 15%"
+        raise ValueError(f"{column.name} is not a number: '{text}' (use {example})")
+    return number / 100 if percent else number
+
+
+def parse_date(text: str, column: Column, decimal_comma: bool) -> date:
+    value = parse_date_text(text)
+    if value is None:
+        raise ValueError(
+            f"{column.name} is not a valid date: '{text}' (use YYYY-MM-DD or DD/MM/YYYY)"
+        )
+    return value
+
+
+PARSERS: dict[str, Callable[[str, Column, bool], object]] = {
+    "pedimento": parse_pedimento,
+    "str": parse_text,
+    "material": parse_material,
+    "bool": parse_bool,
+    "int": parse_int,
+    "float": parse_float,
+    "date": parse_date,
+}
+
+_THOUSANDS_COMMA = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+_THOUSANDS_DOT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d*)?")
+_PLAIN = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def parse_number(text: str, decimal_comma: bool = False) -> float | None:
+    """``"1234.5"``, ``"1,234.5"``, ``"$1,234.50"`` → 1234.5; with
+    ``decimal_comma`` (a semicolon CSV) also ``"1234,5"`` and ``"1.234,5"``
+    (a value without a comma still reads with a decimal point: ``"1.5"`` →
+    1.5).  ``None`` when the text is not a number."""
+    t = text.replace("\u00a0", "").replace(" ", "").replace("$", "")
+    if "," in t:
+        if decimal_comma:
+            if "." in t and not _THOUSANDS_DOT.fullmatch(t):
+                return None
+            t = t.replace(".", "").replace(",", ".")
+        elif _THOUSANDS_COMMA.fullmatch(t):
+            t = t.replace(",", "")
+        else:
+            return None
+    if not _PLAIN.fullmatch(t):
+        return None
+    return float(t)
+
+
+_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def parse_date_text(text: str) -> date | None:
+    """``2024-03-05``, ``2024-03-05 00:00:00`` (Excel), ``05/03/2024`` (day
+    first, as in Mexico) → ``date(2024, 3, 5)``; ``None`` otherwise (also for
+    impossible dates such as ``31/02/2024``)."""
+    if m := _ISO.fullmatch(text):
+        y, mo, d = m.groups()
+    elif m := _DMY.fullmatch(text):
+        d, mo, y = m.groups()
+    else:
+        return None
+    try:
+        return date(int(y), int(mo), int(d))
+    except ValueError:
+        return None
+
+
+def _strip_accents(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+# ---------------------------------------------------------------------------
+# value checks on typed columns
+
+
+def value_schema(table: Table):
+    """pandera schema for the sign rules of ``table`` (quantity > 0, values ≥ 0 …)."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for c in table.columns:
+        checks = []
+        if c.positive:
+            checks.append(pa.Check(lambda s: s > 0, name="positive"))
+        if c.non_negative:
+            checks.append(pa.Check(lambda s: s >= 0, name="non_negative"))
+        if checks:
+            columns[c.name] = pa.Column(checks=checks, nullable=True, required=False)
+    return pa.DataFrameSchema(columns, name=table.name)
+
+
+CHECK_REASONS = {
+    "positive": "{column} must be greater than 0, got {value}",
+    "non_negative": "{column} must be 0 or greater (not negative), got {value}",
+}
+
+
+def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
+    """Run the pandera schema lazily and turn its failure cases into problems."""
+    import pandera.pandas as pa
+
+    numeric = typed[[c.name for c in table.columns if c.kind in ("int", "float")]]
+    numeric = numeric.apply(pd.to_numeric)  # object → float, None → NaN
+    try:
+        value_schema(table).validate(numeric, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        for case in exc.failure_cases.itertuples(index=False):
+            row, column = int(case.index), str(case.column)
+            value = problems.text.at[row, column]
+            problems.add(row, column, CHECK_REASONS[case.check].format(column=column, value=value))
+
+
+def check_validity_ranges(typed: pd.DataFrame, problems: Problems) -> None:
+    """A BOM row valid from a date after the one it is valid to is never valid."""
+    for row, start, end in zip(typed.index, typed["valid_from"], typed["valid_to"], strict=True):
+        if start is not None and end is not None and start > end:
+            problems.add(
+                row,
+                "valid_from",
+                f"valid_from {start.isoformat()} is after valid_to {end.isoformat()}",
+            )
+
+
+def check_duplicates(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
+    """Every repeat of a key after its first row is rejected, naming that row."""
+    first: dict[tuple, int] = {}
+    key_columns = list(table.key)
+    for row, *key in zip(typed.index, *(typed[c] for c in key_columns), strict=True):
+        if any(k is None for k in key):
+            continue
+        key = tuple(key)
+        if key in first:
+            shown = ", ".join(f"{c} {k}" for c, k in zip(key_columns, key, strict=True))
+            problems.add(
+                row,
+                key_columns[-1],
+                f"duplicate ({', '.join(key_columns)}): {shown} is already on row {first[key]}",
+            )
+        else:
+            first[key] = row
+
+
+# ---------------------------------------------------------------------------
+# the loaded frame
+
+
+def finalize(kept: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Canonical dtypes, canonical columns first, a fresh 0…n−1 index."""
+    out = {}
+    for c in table.columns:
+        values = kept[c.name]
+        if c.kind == "date":
+            out[c.name] = pd.to_datetime(values.astype(object)).astype("datetime64[ns]")
+        elif c.kind in ("float", "int"):
+            out[c.name] = pd.to_numeric(values).astype(DTYPES[c.kind])
+        else:
+            out[c.name] = values.astype(DTYPES[c.kind])
+    for name in kept.columns:
+        if name not in out:
+            out[name] = kept[name].astype("str")
+    frame = pd.DataFrame(out, index=kept.index).reset_index(drop=True)
+    if frame.empty:
+        frame = frame.astype({c.name: DTYPES[c.kind] for c in table.columns})
+    return frame
+
+
+def _reject_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(
+        {"file": "str", "row": "int64", "column": "str", "value": "str", "reason": "str"}
+    )
+
+
+def _concat_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return _reject_dtypes(pd.DataFrame({c: [] for c in REJECT_COLUMNS}))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# command line
+
+
+def format_summary(ledger: Ledger, limit: int = 10) -> str:
+    """The text ``immex-nb validate`` prints."""
+    lines = [f"{ledger.folder}  (client: {ledger.settings.name})", ""]
+    summary = ledger.summary()
+    summary["file"] = summary["file"].replace("", "(none)")
+    lines.append(summary.to_string(index=False))
+    rejects = ledger.rejects
+    if rejects.empty:
+        lines += ["", "No rows rejected."]
+        return "\n".join(lines)
+    rows = rejects[["file", "row"]].drop_duplicates()
+    lines += [
+        "",
+        f"{len(rows)} row(s) rejected ({len(rejects)} problem(s)); first {min(limit, len(rejects))}:",
+    ]
+    for r in rejects.head(limit).itertuples(index=False):
+        where = f"{r.file} row {r.row}" + (f", {r.column}" if r.column else "")
+        shown = f" = {r.value!r}" if r.value else ""
+        lines.append(f"  {where}{shown}: {r.reason}")
+    if len(rejects) > limit:
+        lines.append(f"  … and {len(rejects) - limit} more in rejects.csv")
+    return "\n".join(lines)
+
+
+def cli_validate(data_dir: str | Path, out: str | Path | None = None) -> int:
+    """``immex-nb validate``: print the summary, write ``rejects.csv``; 0 when
+    clean, 1 when rows were rejected (``ImmexError`` propagates: exit 2)."""
+    from immex_nb.outputs import write_csv
+
+    ledger = load(data_dir)
+    print(format_summary(ledger))
+    target = write_csv(ledger.rejects, Path(out if out is not None else data_dir) / "rejects.csv")
+    print(f"\nrejects written to {target}")
+    return 0 if ledger.rejects.empty else 1
