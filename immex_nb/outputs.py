@@ -33,10 +33,17 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(target: str | os.PathLike, text: str) -> Path:
@@ -83,4 +90,6 @@ def write_manifest(
         "inputs": {str(p): sha256_file(p) for p in sorted(map(str, inputs))},
         "row_counts": dict(row_counts),
     }
-    return write_text(Path(out_dir) / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return write_text(
+        Path(out_dir) / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
