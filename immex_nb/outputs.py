@@ -53,13 +53,13 @@ def write_text(target: str | os.PathLike, text: str) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: str | os.PathLike) -> Path:
-    """Stable CSV: UTF-8, ``\\n``, dates as ISO, floats with up to 10 decimals."""
+    """Stable CSV: UTF-8, ``\\n``, dates as ISO, floats with 15 significant digits."""
     out = df.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
     with atomic_path(target) as tmp:
-        out.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+        out.to_csv(tmp, index=False, lineterminator="\n", float_format="%.15g")
     return Path(target)
 
 

@@ -1,0 +1,1360 @@
+"""Plotly figure builders for the notebooks and the monthly report.
+
+Every builder takes DataFrames in the package's own shapes (``balances`` from
+:func:`immex_nb.discharge`, the exposure frame, the savings module's tidy
+frames) and returns a :class:`plotly.graph_objects.Figure`; nothing here
+reads or writes files.  One look for all of them: the ``immex_nb`` plotly
+template (registered once, on import), one colour per material type and per
+deadline bucket, and labels that say what a code means — a consultant's client
+reads "Inputs / raw materials (MP)", never a bare ``MP``.
+
+Money is formatted in Python, not left to d3, so a hover says exactly what a
+table says::
+
+    >>> fmt_money(1234567.891)
+    'MXN 1,234,568'
+    >>> fmt_money(1234567.891, "USD", decimals=2)
+    'USD 1,234,567.89'
+    >>> fmt_money_short(1234567.891)
+    'MXN 1.23 M'
+
+Worked example — the exposure waterfall of one expired line with
+``open_value_mxn`` 100,000, IGI 10 %: IGI 10,000, DTA 800, IVA
+0.16 × 110,800 = 17,728, update 1,000, surcharges 2,000, fines 0 → the bars
+climb 10,000 → 10,800 → 28,528 → 29,528 → 31,528 and the last bar, the total,
+stands at 31,528 = the sum of ``total``.
+
+Labels come in English or Spanish (``lang="en" | "es"``); dates on category
+axes are written by Python (``"Mar 2026"`` / ``"mar 2026"``) so Spanish needs
+no plotly locale bundle.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from immex_nb.ageing import BUCKETS
+from immex_nb.schema import MATERIAL_LABELS, MATERIAL_TYPES
+
+TEMPLATE = "immex_nb"
+LANGS = ("en", "es")
+
+FONT = "Inter, 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif"
+INK = "#1F2A37"
+MUTED = "#6B7280"
+GRID = "#E5E7EB"
+
+#: one colour per material type, the same in every figure
+CATEGORY_COLORS = {"MP": "#2E5EAA", "EE": "#E3A72F", "CT": "#3F8F6B", "AF": "#8E6CBF"}
+#: deadline buckets: red for expired, warm to cool as time left grows, grey for no limit
+BUCKET_COLORS = {
+    "expired": "#B42318",
+    "30": "#E8590C",
+    "60": "#F59F00",
+    "90": "#C7B500",
+    "later": "#2F9E44",
+    "none": "#98A2B3",
+}
+STATUS_COLORS = {"expired": "#B42318", "in_time": "#2E5EAA"}
+#: cost components of the duty-vs-VAT comparison (extra names get the colorway)
+COMPONENT_COLORS = {
+    "IGI": "#2E5EAA",
+    "IGI (T-MEC 2.5)": "#B42318",
+    "DTA": "#5C7CBA",
+    "VAT": "#E3A72F",
+    "Compliance": "#8E6CBF",
+    "igi": "#2E5EAA",
+    "dta": "#5C7CBA",
+    "iva": "#E3A72F",
+    "financing": "#E3A72F",
+    "guarantee": "#F08C00",
+    "compliance": "#8E6CBF",
+    "tmec": "#B42318",
+    "tariff_shock": "#D9480F",
+}
+COLORWAY = [
+    "#2E5EAA",
+    "#E3A72F",
+    "#3F8F6B",
+    "#8E6CBF",
+    "#B42318",
+    "#0B7285",
+    "#D9480F",
+    "#5C940D",
+    "#862E9C",
+    "#495057",
+]
+
+MATERIAL_LABELS_ES = {
+    "MP": "Insumos / materias primas (MP)",
+    "EE": "Envases y empaques (EE)",
+    "CT": "Contenedores y cajas de tráiler (CT)",
+    "AF": "Maquinaria y equipo (AF)",
+}
+
+#: ISO 3166-1 alpha-3 → (English, Spanish) for the origins IMMEX clients see most
+COUNTRIES = {
+    "MEX": ("Mexico", "México"),
+    "USA": ("United States", "Estados Unidos"),
+    "CAN": ("Canada", "Canadá"),
+    "CHN": ("China", "China"),
+    "TWN": ("Taiwan", "Taiwán"),
+    "HKG": ("Hong Kong", "Hong Kong"),
+    "JPN": ("Japan", "Japón"),
+    "KOR": ("South Korea", "Corea del Sur"),
+    "VNM": ("Vietnam", "Vietnam"),
+    "IND": ("India", "India"),
+    "THA": ("Thailand", "Tailandia"),
+    "MYS": ("Malaysia", "Malasia"),
+    "SGP": ("Singapore", "Singapur"),
+    "IDN": ("Indonesia", "Indonesia"),
+    "PHL": ("Philippines", "Filipinas"),
+    "DEU": ("Germany", "Alemania"),
+    "FRA": ("France", "Francia"),
+    "ITA": ("Italy", "Italia"),
+    "ESP": ("Spain", "España"),
+    "GBR": ("United Kingdom", "Reino Unido"),
+    "NLD": ("Netherlands", "Países Bajos"),
+    "CHE": ("Switzerland", "Suiza"),
+    "AUT": ("Austria", "Austria"),
+    "POL": ("Poland", "Polonia"),
+    "CZE": ("Czechia", "Chequia"),
+    "SWE": ("Sweden", "Suecia"),
+    "ISR": ("Israel", "Israel"),
+    "TUR": ("Türkiye", "Turquía"),
+    "BRA": ("Brazil", "Brasil"),
+    "ARG": ("Argentina", "Argentina"),
+    "CHL": ("Chile", "Chile"),
+    "COL": ("Colombia", "Colombia"),
+    "CRI": ("Costa Rica", "Costa Rica"),
+}
+
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+}
+
+TEXT = {
+    "en": {
+        "open_value": "Open value",
+        "value": "Value",
+        "lines": "lines",
+        "line": "line",
+        "ageing_title": "Open value by time left to the deadline",
+        "bucket": "Time left to the deadline",
+        "category": "Material type",
+        "calendar_title": "Open value reaching its deadline, next {months} months",
+        "month": "Month the deadline falls in",
+        "waterfall_title": "Exposure if open balances were regularised today ({n} lines)",
+        "igi": "Import duty (IGI)",
+        "dta": "Customs fee (DTA)",
+        "iva": "VAT (IVA)",
+        "actualizacion": "Inflation update",
+        "recargos": "Surcharges",
+        "multa": "Fines",
+        "total": "Total",
+        "treemap_title": "Open value by origin and part",
+        "all": "All origins",
+        "unknown": "Origin not stated",
+        "top_title": "Top {n} open pedimentos by open value",
+        "pedimento": "Pedimento",
+        "expired": "Expired",
+        "in_time": "In time",
+        "no_deadline": "No deadline (AF)",
+        "earliest_deadline": "Earliest deadline",
+        "days_left": "days left",
+        "import_date": "Import date",
+        "regimes_title": "Annual cost by VAT regime and T-MEC 2.5",
+        "regime": "Regime",
+        "component": "Cost",
+        "annual_cost": "Annual cost",
+        "heatmap_title": "Sensitivity",
+        "kpi_open": "Open value",
+        "kpi_expired": "Expired value",
+        "kpi_exposure": "Exposure total",
+        "kpi_due": "Due in ≤ {days} days",
+        "kpi_shortfalls": "Shortfalls",
+        "kpi_rejects": "Rejected rows",
+        "no_data": "Nothing to show",
+        "rows_shown": "first {shown} of {total} rows",
+    },
+    "es": {
+        "open_value": "Valor abierto",
+        "value": "Valor",
+        "lines": "partidas",
+        "line": "partida",
+        "ageing_title": "Valor abierto por tiempo restante al vencimiento",
+        "bucket": "Tiempo restante al vencimiento",
+        "category": "Tipo de material",
+        "calendar_title": "Valor abierto que vence, próximos {months} meses",
+        "month": "Mes de vencimiento",
+        "waterfall_title": "Exposición si los saldos abiertos se regularizaran hoy ({n} partidas)",
+        "igi": "Impuesto general de importación (IGI)",
+        "dta": "Derecho de trámite aduanero (DTA)",
+        "iva": "IVA",
+        "actualizacion": "Actualización",
+        "recargos": "Recargos",
+        "multa": "Multas",
+        "total": "Total",
+        "treemap_title": "Valor abierto por origen y número de parte",
+        "all": "Todos los orígenes",
+        "unknown": "Origen no declarado",
+        "top_title": "{n} pedimentos abiertos de mayor valor",
+        "pedimento": "Pedimento",
+        "expired": "Vencido",
+        "in_time": "En plazo",
+        "no_deadline": "Sin plazo (AF)",
+        "earliest_deadline": "Primer vencimiento",
+        "days_left": "días restantes",
+        "import_date": "Fecha de importación",
+        "regimes_title": "Costo anual por régimen de IVA y T-MEC 2.5",
+        "regime": "Régimen",
+        "component": "Costo",
+        "annual_cost": "Costo anual",
+        "heatmap_title": "Sensibilidad",
+        "kpi_open": "Valor abierto",
+        "kpi_expired": "Valor vencido",
+        "kpi_exposure": "Exposición total",
+        "kpi_due": "Vence en ≤ {days} días",
+        "kpi_shortfalls": "Faltantes",
+        "kpi_rejects": "Renglones rechazados",
+        "no_data": "Sin datos",
+        "rows_shown": "primeros {shown} de {total} renglones",
+    },
+}
+
+#: column headers for tables (shortfalls, rejects, balances, exposure)
+COLUMN_LABELS = {
+    "en": {
+        "file": "File",
+        "row": "Row",
+        "column": "Column",
+        "value": "Value",
+        "reason": "Reason",
+        "export_pedimento": "Export pedimento",
+        "export_line": "Export line",
+        "export_date": "Export date",
+        "export_part": "Exported part",
+        "part_number": "Part",
+        "quantity": "Quantity",
+        "import_pedimento": "Import pedimento",
+        "import_line": "Line",
+        "import_date": "Import date",
+        "material_type": "Material type",
+        "open": "Open qty",
+        "deadline": "Deadline",
+        "days_to_deadline": "Days left",
+        "open_value_mxn": "Open value MXN",
+        "open_value_usd": "Open value USD",
+        "origin": "Origin",
+        "status": "Status",
+        "total": "Exposure MXN",
+        "bucket": "Time left",
+        "regime": "Regime",
+        "total_mxn": "Total in the period (MXN)",
+        "per_year_mxn": "Per year (MXN)",
+        "metric": "Item",
+        "amount_mxn": "Amount (MXN)",
+        "due_date": "Due date",
+        "destination": "Destination",
+        "lines": "Lines",
+        "igi_mx": "IGI (MXN)",
+        "duty_abroad_mxn": "Duty paid abroad (MXN)",
+        "credit": "Credit (MXN)",
+        "payable": "Payable (MXN)",
+        "days_to_due": "Days to due date",
+        "overdue": "Overdue",
+    },
+    "es": {
+        "file": "Archivo",
+        "row": "Renglón",
+        "column": "Columna",
+        "value": "Valor",
+        "reason": "Motivo",
+        "export_pedimento": "Pedimento de exportación",
+        "export_line": "Partida exp.",
+        "export_date": "Fecha de exportación",
+        "export_part": "Parte exportada",
+        "part_number": "Parte",
+        "quantity": "Cantidad",
+        "import_pedimento": "Pedimento de importación",
+        "import_line": "Partida",
+        "import_date": "Fecha de importación",
+        "material_type": "Tipo de material",
+        "open": "Cant. abierta",
+        "deadline": "Vencimiento",
+        "days_to_deadline": "Días restantes",
+        "open_value_mxn": "Valor abierto MXN",
+        "open_value_usd": "Valor abierto USD",
+        "origin": "Origen",
+        "status": "Estado",
+        "total": "Exposición MXN",
+        "bucket": "Tiempo restante",
+        "regime": "Régimen",
+        "total_mxn": "Total del periodo (MXN)",
+        "per_year_mxn": "Por año (MXN)",
+        "metric": "Concepto",
+        "amount_mxn": "Importe (MXN)",
+        "due_date": "Fecha límite",
+        "destination": "Destino",
+        "lines": "Partidas",
+        "igi_mx": "IGI (MXN)",
+        "duty_abroad_mxn": "Arancel pagado en destino (MXN)",
+        "credit": "Crédito (MXN)",
+        "payable": "Por pagar (MXN)",
+        "days_to_due": "Días al vencimiento",
+        "overdue": "Vencido",
+    },
+}
+
+#: savings module names (immex_nb.savings.REGIMES / COMPONENTS) in Spanish
+REGIME_LABELS_ES = {
+    "IMMEX + VAT certification": "IMMEX + certificación IVA",
+    "IMMEX, VAT paid in cash": "IMMEX, IVA pagado",
+    "IMMEX, VAT guaranteed": "IMMEX, IVA garantizado",
+    "No IMMEX (definitive imports)": "Sin IMMEX (importación definitiva)",
+}
+COMPONENT_LABELS_ES = {
+    "IGI": "IGI",
+    "IGI (T-MEC 2.5)": "IGI (T-MEC 2.5)",
+    "DTA": "DTA",
+    "VAT": "Costo del IVA",
+    "Compliance": "Cumplimiento",
+}
+COMPONENT_LABELS_EN = {
+    "VAT": "VAT (financing / guarantee)",
+    "Compliance": "Compliance & certification",
+}
+
+WATERFALL_STEPS = ("igi", "dta", "iva", "actualizacion", "recargos", "multa")
+
+
+# --------------------------------------------------------------------------- template
+
+
+def register_template() -> str:
+    """Register the ``immex_nb`` plotly template (idempotent); return its name."""
+    if TEMPLATE in pio.templates:
+        return TEMPLATE
+    base = pio.templates["plotly_white"]
+    tmpl = go.layout.Template(base)
+    tmpl.layout.update(
+        font=dict(family=FONT, size=13, color=INK),
+        title=dict(font=dict(size=17, color=INK), x=0.0, xanchor="left", y=0.97, yanchor="top"),
+        colorway=COLORWAY,
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin=dict(l=70, r=30, t=70, b=60),
+        hoverlabel=dict(font=dict(family=FONT, size=12), bgcolor="white", bordercolor=GRID),
+        legend=dict(
+            orientation="h",
+            yanchor="bottom",
+            y=1.0,
+            xanchor="left",
+            x=0.0,
+            title_text="",
+            font=dict(size=12),
+        ),
+        xaxis=dict(
+            gridcolor=GRID,
+            linecolor=GRID,
+            zerolinecolor=GRID,
+            ticks="",
+            title=dict(font=dict(color=MUTED)),
+        ),
+        yaxis=dict(
+            gridcolor=GRID,
+            linecolor=GRID,
+            zerolinecolor="#D0D5DD",
+            ticks="",
+            title=dict(font=dict(color=MUTED)),
+        ),
+        separators=".,",
+    )
+    pio.templates[TEMPLATE] = tmpl
+    return TEMPLATE
+
+
+register_template()
+
+
+# --------------------------------------------------------------------------- offline renderer
+
+RENDERER = "immex_nb_offline"
+#: plotly config of every figure: no plotly logo; the camera button saves a 2× PNG
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+_MATHJAX_CDN = re.compile(r'<script src="https?://[^"]*mathjax[^"]*"></script>', re.IGNORECASE)
+
+
+def register_renderer() -> str:
+    """Register the ``immex_nb_offline`` plotly renderer (idempotent); return its name.
+
+    It is plotly's ``notebook`` renderer — plotly.js embedded once in the
+    notebook's outputs, then one ``<div>`` + ``Plotly.newPlot`` per figure —
+    without the MathJax ``<script src=…cdn…>`` tag plotly adds to every
+    figure, so an nbconvert HTML page asks no other host for anything.
+    Notebooks select it with the plotly JSON for JupyterLab::
+
+        pio.renderers.default = "plotly_mimetype+immex_nb_offline"
+    """
+    if RENDERER in pio.renderers:
+        return RENDERER
+    from plotly.io._base_renderers import NotebookRenderer
+
+    class OfflineNotebookRenderer(NotebookRenderer):
+        def to_mimebundle(self, fig_dict):
+            bundle = super().to_mimebundle(fig_dict)
+            bundle["text/html"] = _MATHJAX_CDN.sub("", bundle["text/html"])
+            return bundle
+
+    pio.renderers[RENDERER] = OfflineNotebookRenderer(connected=False, config=PLOTLY_CONFIG)
+    return RENDERER
+
+
+register_renderer()
+
+
+# --------------------------------------------------------------------------- labels and formats
+
+
+def _lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang {lang!r} is not supported; use one of {list(LANGS)}")
+    return lang
+
+
+def text(key: str, lang: str = "en", **fmt: object) -> str:
+    """A UI string in ``lang`` (``"en"``/``"es"``), formatted with ``fmt``."""
+    s = TEXT[_lang(lang)][key]
+    return s.format(**fmt) if fmt else s
+
+
+def material_label(code: object, lang: str = "en") -> str:
+    """``"MP"`` → ``"Inputs / raw materials (MP)"`` (``lang="es"``: ``"Insumos / materias primas (MP)"``)."""
+    labels = MATERIAL_LABELS if _lang(lang) == "en" else MATERIAL_LABELS_ES
+    code = "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
+    return labels.get(code, code or "?")
+
+
+def country_label(code: object, lang: str = "en") -> str:
+    """``"CHN"`` → ``"China (CHN)"``; an unknown code stays itself; blank → "Origin not stated"."""
+    if (
+        code is None
+        or (isinstance(code, float) and math.isnan(code))
+        or pd.isna(code)
+        or not str(code).strip()
+    ):
+        return text("unknown", lang)
+    code = str(code).strip().upper()
+    names = COUNTRIES.get(code)
+    if names is None:
+        return code
+    return f"{names[0] if _lang(lang) == 'en' else names[1]} ({code})"
+
+
+def month_label(ts: pd.Timestamp, lang: str = "en") -> str:
+    """``Timestamp('2026-03-01')`` → ``"Mar 2026"`` / ``"mar 2026"``."""
+    return f"{MONTHS[_lang(lang)][ts.month - 1]} {ts.year}"
+
+
+def _is_missing(value: object) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_money(value: object, currency: str = "MXN", *, decimals: int = 0) -> str:
+    """``1234567.891`` → ``"MXN 1,234,568"``; negative → ``"-MXN 1,234"``; missing → ``"—"``."""
+    if _is_missing(value):
+        return "—"
+    v = float(value)
+    sign = "-" if v < 0 and round(abs(v), decimals) != 0 else ""
+    return f"{sign}{currency} {abs(v):,.{decimals}f}"
+
+
+def fmt_money_short(value: object, currency: str = "MXN") -> str:
+    """Compact money for bar labels: ``1234567`` → ``"MXN 1.23 M"``, ``45600`` → ``"MXN 45.6 k"``."""
+    if _is_missing(value):
+        return "—"
+    v = float(value)
+    a = abs(v)
+    sign = "-" if v < 0 else ""
+    if a >= 1e9:
+        body = f"{a / 1e9:.2f} B"
+    elif a >= 1e6:
+        body = f"{a / 1e6:.2f} M"
+    elif a >= 1e3:
+        body = f"{a / 1e3:.1f} k"
+    else:
+        body = f"{a:,.0f}"
+    return f"{sign}{currency} {body}"
+
+
+def fmt_pct(value: object, decimals: int = 1) -> str:
+    """``0.0825`` → ``"8.2%"``."""
+    if _is_missing(value):
+        return "—"
+    return f"{float(value) * 100:.{decimals}f}%"
+
+
+def fmt_quantity(value: object) -> str:
+    if _is_missing(value):
+        return "—"
+    v = float(value)
+    return f"{v:,.0f}" if v == round(v) else f"{v:,.4f}".rstrip("0").rstrip(".")
+
+
+def fmt_date(value: object) -> str:
+    if _is_missing(value):
+        return "—"
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def currency_of(value_column: str) -> str:
+    """``"open_value_usd"`` → ``"USD"``; anything else → ``"MXN"``."""
+    return "USD" if value_column.endswith("_usd") else "MXN"
+
+
+# --------------------------------------------------------------------------- deadline buckets
+
+_BUCKET_NAMES = {
+    "en": {"expired": "Expired", "none": "No time limit (AF)"},
+    "es": {"expired": "Vencido", "none": "Sin plazo (AF)"},
+}
+#: the ageing module's buckets (immex_nb.ageing.BUCKETS) → colour kind and Spanish
+_AGEING_KINDS = dict(zip(BUCKETS, ("expired", "30", "60", "90", "later", "none"), strict=True))
+_AGEING_ES = dict(
+    zip(
+        BUCKETS,
+        (
+            "Vencido",
+            "Vence en ≤ 30 días",
+            "Vence en 31–60 días",
+            "Vence en 61–90 días",
+            "Vence en más de 90 días",
+            "Sin plazo (AF)",
+        ),
+        strict=True,
+    )
+)
+
+
+def bucket_kind(label: object) -> tuple[int, float, str]:
+    """Sort key and colour kind of a deadline bucket label.
+
+    Understands the ageing module's labels and the usual spellings:
+    ``"expired"``/``"vencido"`` first, then ``"0-30"``, ``"≤30"``, ``"31-60"``,
+    ``"61-90"`` … by their upper bound, then ``">90"``/``"later"``, then
+    ``"no deadline"``/``"AF"`` last.  Returns ``(group, bound, kind)``.
+    """
+    if label in _AGEING_KINDS:
+        i = BUCKETS.index(label)
+        return (0 if i == 0 else 3 if i == len(BUCKETS) - 1 else 1, float(i), _AGEING_KINDS[label])
+    s = str(label).strip().lower()
+    if any(w in s for w in ("expired", "vencid", "overdue")):
+        return (0, 0.0, "expired")
+    if any(
+        w in s for w in ("no deadline", "none", "sin plazo", "no_deadline", "n/a", "af")
+    ) and not re.search(r"\d", s):
+        return (3, math.inf, "none")
+    nums = [float(n) for n in re.findall(r"\d+", s)]
+    if (
+        s.startswith((">", "+"))
+        or any(w in s for w in ("more than", "over", "más de", "later"))
+        or "+" in s
+        or (nums and ">" in s)
+    ):
+        return (2, nums[0] if nums else math.inf, "later")
+    if nums:
+        bound = max(nums)
+        kind = "30" if bound <= 30 else "60" if bound <= 60 else "90" if bound <= 90 else "later"
+        return (1, bound, kind)
+    return (2, math.inf, "later")
+
+
+def bucket_color(label: object) -> str:
+    return BUCKET_COLORS[bucket_kind(label)[2]]
+
+
+def bucket_display(label: object, lang: str = "en") -> str:
+    """Bucket label as shown: expired / no-deadline names translated, ranges as ``"0–30 days"``."""
+    if label in _AGEING_KINDS:
+        return str(label) if _lang(lang) == "en" else _AGEING_ES[label]
+    group, _, kind = bucket_kind(label)
+    if kind in ("expired", "none"):
+        return _BUCKET_NAMES[_lang(lang)][kind]
+    s = str(label).strip()
+    days = "days" if lang == "en" else "días"
+    if re.fullmatch(r"\d+\s*[-–]\s*\d+", s):
+        a, b = re.split(r"\s*[-–]\s*", s)
+        return f"{a}–{b} {days}"
+    first = re.findall(r"\d+", s)
+    if re.fullmatch(r"[<≤]=?\s*\d+", s):
+        return f"≤ {first[0]} {days}"
+    if re.fullmatch(r"[>+]\s*\d+|\d+\s*\+", s):
+        return f"> {first[0]} {days}"
+    return s
+
+
+def order_buckets(labels: Iterable[object]) -> list[object]:
+    return sorted(dict.fromkeys(labels), key=lambda b: bucket_kind(b)[:2])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _layout(fig: go.Figure, title: str, *, height: int = 460, **kw: object) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title_text=title, height=height, **kw)
+    return fig
+
+
+def _empty(title: str, lang: str, height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    _layout(fig, title, height=height)
+    fig.add_annotation(
+        text=text("no_data", lang),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font=dict(size=16, color=MUTED),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{what}: column(s) {missing} missing; columns: {list(frame.columns)}")
+
+
+def _open_rows(balances: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a balances/exposure frame with an open quantity."""
+    if "open" in balances.columns:
+        return balances[balances["open"] > 0]
+    return balances
+
+
+def _categories(frame: pd.DataFrame) -> list[str]:
+    present = [str(c) for c in frame["material_type"].dropna().unique()]
+    return [c for c in MATERIAL_TYPES if c in present] + sorted(
+        c for c in present if c not in MATERIAL_TYPES
+    )
+
+
+def _stack_totals(fig: go.Figure, xs: list, totals: list[float], currency: str) -> None:
+    """Total of each stacked bar written above it."""
+    for x, t in zip(xs, totals, strict=True):
+        if t:
+            fig.add_annotation(
+                x=x,
+                y=t,
+                text=fmt_money_short(t, currency),
+                showarrow=False,
+                yshift=10,
+                font=dict(size=11, color=MUTED),
+            )
+
+
+# --------------------------------------------------------------------------- KPI tiles
+
+
+def kpi_indicators(
+    kpis: Mapping[str, object], lang: str = "en", *, currency: str = "MXN"
+) -> go.Figure:
+    """Headline numbers as tiles: open, expired, exposure, due ≤ N days, shortfalls, rejects.
+
+    ``kpis`` is :func:`immex_nb.kpis.headline_kpis`'s dict.
+    """
+    days = kpis.get("horizon_days", 90)
+    tiles = [
+        (
+            text("kpi_open", lang),
+            kpis.get("open_value_mxn"),
+            True,
+            f"{kpis.get('open_lines', 0):,} {text('lines', lang)}",
+        ),
+        (
+            text("kpi_expired", lang),
+            kpis.get("expired_value_mxn"),
+            True,
+            f"{kpis.get('expired_lines', 0):,} {text('lines', lang)}",
+        ),
+        (text("kpi_exposure", lang), kpis.get("exposure_total_mxn"), True, ""),
+        (
+            text("kpi_due", lang, days=days),
+            kpis.get("due_value_mxn"),
+            True,
+            f"{kpis.get('due_lines', 0):,} {text('lines', lang)}",
+        ),
+        (text("kpi_shortfalls", lang), kpis.get("shortfall_count"), False, ""),
+        (text("kpi_rejects", lang), kpis.get("rejects_count"), False, ""),
+    ]
+    fig = go.Figure()
+    for i, (title, value, money, sub) in enumerate(tiles):
+        row, col = divmod(i, 3)
+        color = INK
+        if i == 1 and value:
+            color = BUCKET_COLORS["expired"]
+        if i in (4, 5) and value:
+            color = BUCKET_COLORS["30"]
+        fig.add_trace(
+            go.Indicator(
+                mode="number",
+                value=float(value or 0),
+                number=dict(
+                    prefix=f"{currency} " if money else "",
+                    valueformat=",.0f",
+                    font=dict(size=30, color=color),
+                ),
+                title=dict(
+                    text=f"{title}<br><span style='font-size:12px;color:{MUTED}'>{sub}</span>"
+                    if sub
+                    else title,
+                    font=dict(size=14),
+                ),
+                domain=dict(row=row, column=col),
+            )
+        )
+    fig.update_layout(grid=dict(rows=2, columns=3, pattern="independent"))
+    return _layout(fig, "", height=300, margin=dict(l=20, r=20, t=40, b=10))
+
+
+# --------------------------------------------------------------------------- exposure figures
+
+
+def ageing_bars(
+    frame: pd.DataFrame,
+    *,
+    value: str = "open_value_mxn",
+    bucket: str = "bucket",
+    lang: str = "en",
+    bucket_order: Iterable[object] | None = None,
+) -> go.Figure:
+    """Stacked bars: open value per deadline bucket (x), one colour per material type.
+
+    ``frame`` is the exposure frame (or balances with a ``bucket`` column):
+    one row per open import line with ``bucket``, ``material_type`` and
+    ``value``.  Each bar's height is the sum of ``value`` in that bucket.
+    """
+    _require(frame, [bucket, "material_type", value], "ageing_bars")
+    currency = currency_of(value)
+    title = text("ageing_title", lang)
+    rows = _open_rows(frame)
+    if rows.empty:
+        return _empty(title, lang)
+    grouped = rows.groupby([bucket, "material_type"], observed=True, dropna=False)[value].agg(
+        ["sum", "size"]
+    )
+    if bucket_order is not None:
+        order = list(bucket_order)
+    elif isinstance(rows[bucket].dtype, pd.CategoricalDtype):  # every bucket, also empty ones
+        order = list(rows[bucket].cat.categories)
+    else:
+        order = order_buckets(rows[bucket].dropna())
+    xs = [bucket_display(b, lang) for b in order]
+    fig = go.Figure()
+    for cat in _categories(rows):
+        ys, hover = [], []
+        for b in order:
+            s, n = grouped.loc[(b, cat)] if (b, cat) in grouped.index else (0.0, 0)
+            ys.append(float(s))
+            hover.append(
+                f"<b>{material_label(cat, lang)}</b><br>{bucket_display(b, lang)}<br>"
+                f"{fmt_money(s, currency)}<br>{int(n):,} {text('lines', lang)}"
+            )
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=material_label(cat, lang),
+                marker_color=CATEGORY_COLORS.get(cat),
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    totals = [float(rows.loc[rows[bucket] == b, value].sum()) for b in order]
+    _stack_totals(fig, xs, totals, currency)
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_xaxes(title_text=text("bucket", lang), type="category")
+    fig.update_yaxes(title_text=f"{text('open_value', lang)} ({currency})", tickformat="~s")
+    return _layout(fig, title)
+
+
+def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(year=ts.year, month=ts.month, day=1)
+
+
+def deadline_calendar(
+    balances: pd.DataFrame,
+    as_of: object,
+    *,
+    months: int = 18,
+    value: str = "open_value_mxn",
+    lang: str = "en",
+) -> go.Figure:
+    """Open value whose deadline falls in each of the next ``months`` months.
+
+    Month 1 is ``as_of``'s month (deadlines on or after ``as_of`` only: what
+    already expired is in the ageing bars, not here).  Lines without a
+    deadline (AF) are left out.  Bars stack by material type; every month of
+    the window has a slot, empty or not.
+    """
+    _require(balances, ["deadline", "material_type", value], "deadline_calendar")
+    currency = currency_of(value)
+    as_of = pd.Timestamp(as_of).normalize()
+    start = _month_start(as_of)
+    end = start + pd.DateOffset(months=months)  # exclusive
+    rows = _open_rows(balances)
+    rows = rows[rows["deadline"].notna() & (rows["deadline"] >= as_of) & (rows["deadline"] < end)]
+    title = text("calendar_title", lang, months=months)
+    slots = [start + pd.DateOffset(months=k) for k in range(months)]
+    xs = [month_label(m, lang) for m in slots]
+    month = rows["deadline"].dt.to_period("M").dt.to_timestamp()
+    fig = go.Figure()
+    cats = _categories(rows) if not rows.empty else []
+    for cat in cats:
+        sel = rows["material_type"] == cat
+        sums = rows.loc[sel, value].groupby(month[sel]).agg(["sum", "size"])
+        ys, hover = [], []
+        for m, label in zip(slots, xs, strict=True):
+            s, n = (
+                (float(sums.loc[m, "sum"]), int(sums.loc[m, "size"]))
+                if m in sums.index
+                else (0.0, 0)
+            )
+            ys.append(s)
+            hover.append(
+                f"<b>{label}</b> · {material_label(cat, lang)}<br>{fmt_money(s, currency)}<br>{n:,} {text('lines', lang)}"
+            )
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=material_label(cat, lang),
+                marker_color=CATEGORY_COLORS.get(cat),
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    if not cats:  # keep the empty calendar readable
+        fig.add_trace(go.Bar(x=xs, y=[0.0] * len(xs), showlegend=False, hoverinfo="skip"))
+    totals = [float(rows.loc[month == m, value].sum()) for m in slots]
+    _stack_totals(fig, xs, totals, currency)
+    fig.update_layout(barmode="stack", bargap=0.25, legend_traceorder="normal")
+    fig.update_xaxes(title_text=text("month", lang), type="category", tickangle=-45)
+    fig.update_yaxes(
+        title_text=f"{text('open_value', lang)} ({currency})", tickformat="~s", rangemode="tozero"
+    )
+    return _layout(fig, title)
+
+
+def exposure_waterfall(
+    exposure: pd.DataFrame, *, lang: str = "en", currency: str = "MXN"
+) -> go.Figure:
+    """IGI → DTA → IVA → update → surcharges → fines → total, summed over the exposure frame."""
+    _require(exposure, [*WATERFALL_STEPS, "total"], "exposure_waterfall")
+    steps = [float(exposure[c].sum()) for c in WATERFALL_STEPS]
+    total = float(exposure["total"].sum())
+    labels = [text(c, lang) for c in WATERFALL_STEPS] + [text("total", lang)]
+    values = [*steps, total]
+    title = text("waterfall_title", lang, n=f"{len(exposure):,}")
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels,
+            y=values,
+            measure=["relative"] * len(steps) + ["total"],
+            text=[fmt_money_short(v, currency) for v in values],
+            textposition="outside",
+            hovertext=[
+                f"<b>{lbl}</b><br>{fmt_money(v, currency)}"
+                for lbl, v in zip(labels, values, strict=True)
+            ],
+            hoverinfo="text",
+            connector=dict(line=dict(color="#D0D5DD", width=1)),
+            increasing=dict(marker=dict(color="#E8590C")),
+            decreasing=dict(marker=dict(color="#2F9E44")),
+            totals=dict(marker=dict(color="#B42318")),
+            cliponaxis=False,
+        )
+    )
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=currency, tickformat="~s", rangemode="tozero")
+    return _layout(fig, title, showlegend=False)
+
+
+def origin_treemap(
+    frame: pd.DataFrame, *, value: str = "open_value_mxn", lang: str = "en", max_parts: int = 25
+) -> go.Figure:
+    """Open value by origin country → part number (the ``max_parts`` largest parts
+    of each origin; the rest of that origin shown as one "other parts" tile)."""
+    _require(frame, ["origin", "part_number", value], "origin_treemap")
+    currency = currency_of(value)
+    title = text("treemap_title", lang)
+    rows = _open_rows(frame)
+    rows = rows[rows[value] > 0]
+    if rows.empty:
+        return _empty(title, lang)
+    origin = rows["origin"].astype("string").fillna("").str.strip().str.upper()
+    by_part = rows.groupby([origin.rename("origin"), rows["part_number"].astype("string")])[
+        value
+    ].sum()
+    root = text("all", lang)
+    ids, labels, parents, values, hover, colors = (
+        ["all"],
+        [root],
+        [""],
+        [float(rows[value].sum())],
+        [],
+        [],
+    )
+    hover.append(f"<b>{root}</b><br>{fmt_money(values[0], currency)}")
+    colors.append("#F2F4F7")
+    other = "other parts" if lang == "en" else "otras partes"
+    for i, (org, parts) in enumerate(by_part.groupby(level=0, sort=False)):
+        parts = parts.droplevel(0).sort_values(ascending=False)
+        org_total = float(parts.sum())
+        oid = f"all/{org}"
+        ids.append(oid)
+        labels.append(country_label(org, lang))
+        parents.append("all")
+        values.append(org_total)
+        hover.append(f"<b>{country_label(org, lang)}</b><br>{fmt_money(org_total, currency)}")
+        color = COLORWAY[i % len(COLORWAY)]
+        colors.append(color)
+        shown = parts.iloc[:max_parts]
+        for part, v in shown.items():
+            ids.append(f"{oid}/{part}")
+            labels.append(str(part))
+            parents.append(oid)
+            values.append(float(v))
+            hover.append(f"<b>{part}</b> · {country_label(org, lang)}<br>{fmt_money(v, currency)}")
+            colors.append(color)
+        rest = parts.iloc[max_parts:]
+        if len(rest):
+            ids.append(f"{oid}/…")
+            labels.append(f"{len(rest)} {other}")
+            parents.append(oid)
+            values.append(float(rest.sum()))
+            hover.append(f"{len(rest)} {other}<br>{fmt_money(rest.sum(), currency)}")
+            colors.append(color)
+    fig = go.Figure(
+        go.Treemap(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            values=values,
+            branchvalues="total",
+            hovertext=hover,
+            hoverinfo="text",
+            marker=dict(colors=colors, line=dict(color="white", width=1)),
+            texttemplate="<b>%{label}</b><br>%{percentRoot:.1%}",
+            root_color="#F2F4F7",
+        )
+    )
+    return _layout(fig, title, height=520, margin=dict(l=10, r=10, t=60, b=10))
+
+
+def top_open_pedimentos(
+    balances: pd.DataFrame, *, n: int = 15, value: str = "open_value_mxn", lang: str = "en"
+) -> go.Figure:
+    """Horizontal bars: the ``n`` import pedimentos with the most open value.
+
+    Red when any of its open lines has expired, blue otherwise; the hover
+    gives the import date, open lines and the earliest deadline.
+    """
+    _require(balances, ["import_pedimento", value], "top_open_pedimentos")
+    currency = currency_of(value)
+    rows = _open_rows(balances)
+    rows = rows[rows[value] > 0]
+    title = text("top_title", lang, n=n)
+    if rows.empty:
+        return _empty(title, lang)
+    if "expired" in rows.columns:
+        expired = rows["expired"].astype("boolean").fillna(False).astype(bool)
+    elif "status" in rows.columns:
+        expired = rows["status"].astype("string").eq("expired").fillna(False).astype(bool)
+    else:
+        expired = pd.Series(False, index=rows.index)
+    agg = pd.DataFrame(
+        {
+            "value": rows.groupby("import_pedimento")[value].sum(),
+            "lines": rows.groupby("import_pedimento").size(),
+            "expired": expired.groupby(rows["import_pedimento"]).any(),
+        }
+    )
+    if "deadline" in rows.columns:
+        agg["deadline"] = rows.groupby("import_pedimento")["deadline"].min()
+    if "import_date" in rows.columns:
+        agg["import_date"] = rows.groupby("import_pedimento")["import_date"].min()
+    agg = agg.sort_values("value", ascending=False).head(n).iloc[::-1]
+    hover = []
+    for ped, r in agg.iterrows():
+        h = f"<b>{ped}</b><br>{fmt_money(r['value'], currency)}<br>{int(r['lines'])} {text('lines', lang)}"
+        if "import_date" in agg.columns:
+            h += f"<br>{text('import_date', lang)}: {fmt_date(r['import_date'])}"
+        if "deadline" in agg.columns:
+            h += f"<br>{text('earliest_deadline', lang)}: {fmt_date(r['deadline'])}"
+        hover.append(h)
+    status = ["expired" if e else "in_time" for e in agg["expired"]]
+    fig = go.Figure()
+    for st in ("in_time", "expired"):
+        mask = [s == st for s in status]
+        if not any(mask):
+            continue
+        fig.add_trace(
+            go.Bar(
+                y=[p for p, m in zip(agg.index, mask, strict=True) if m],
+                x=[float(v) for v, m in zip(agg["value"], mask, strict=True) if m],
+                orientation="h",
+                name=text(st, lang),
+                marker_color=STATUS_COLORS[st],
+                hovertext=[h for h, m in zip(hover, mask, strict=True) if m],
+                hoverinfo="text",
+                text=[
+                    fmt_money_short(v, currency)
+                    for v, m in zip(agg["value"], mask, strict=True)
+                    if m
+                ],
+                textposition="outside",
+                cliponaxis=False,
+            )
+        )
+    fig.update_yaxes(
+        type="category", categoryorder="array", categoryarray=list(agg.index), title_text=""
+    )
+    fig.update_xaxes(title_text=f"{text('open_value', lang)} ({currency})", tickformat="~s")
+    return _layout(
+        fig,
+        title,
+        height=max(320, 60 + 28 * len(agg)),
+        barmode="overlay",
+        margin=dict(l=170, r=70, t=70, b=50),
+    )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _cell_text(col: str, series: pd.Series, lang: str = "en") -> list[str]:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [fmt_date(v) for v in series]
+    if col.endswith("_mxn") or col in ("total", "igi_mx", "credit", "payable"):
+        return [fmt_money(v, "MXN") for v in series]
+    if col.endswith("_usd"):
+        return [fmt_money(v, "USD") for v in series]
+    if pd.api.types.is_bool_dtype(series):
+        yes, no = ("yes", "no") if lang == "en" else ("sí", "no")
+        return ["" if _is_missing(v) else yes if v else no for v in series]
+    if col == "material_type":
+        return [str(v) for v in series]
+    if pd.api.types.is_float_dtype(series):
+        return [fmt_quantity(v) for v in series]
+    return ["" if _is_missing(v) else str(v) for v in series]
+
+
+#: characters a table row holds across the figure's width (≈ 1,100 px at 12 px)
+_TABLE_CHARS = 150
+
+
+def table_figure(
+    frame: pd.DataFrame,
+    *,
+    columns: Iterable[str] | None = None,
+    title: str = "",
+    lang: str = "en",
+    max_rows: int = 100,
+    empty_text: str | None = None,
+) -> go.Figure:
+    """A plotly table (shortfalls, rejects, open lines) with translated headers,
+    money and dates formatted; at most ``max_rows`` rows (the title says so).
+    Columns get widths by their longest text and the figure the height its
+    wrapped rows need (up to 720 px; a longer table scrolls).  An empty frame
+    gives a small figure saying ``empty_text``."""
+    if frame.empty:
+        fig = _empty(title, lang, height=130)
+        if empty_text:
+            fig.layout.annotations[0].text = empty_text
+        return fig
+    cols = [c for c in (columns or frame.columns) if c in frame.columns]
+    total = len(frame)
+    shown = frame.head(max_rows)
+    if total > max_rows:
+        title = f"{title} — {text('rows_shown', lang, shown=max_rows, total=f'{total:,}')}"
+    names = [COLUMN_LABELS[_lang(lang)].get(c, c) for c in cols]
+    cells = [_cell_text(c, shown[c], lang) for c in cols]
+    aligns = [
+        "right"
+        if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+        else "left"
+        for c in cols
+    ]
+    # widths: longest text of the column (header words may wrap), between 6 and 45 characters
+    widths = [
+        min(max(max((len(v) for v in vals), default=0), max(len(wd) for wd in name.split()), 6), 45)
+        for name, vals in zip(names, cells, strict=True)
+    ]
+    scale = _TABLE_CHARS / sum(widths)
+    room = [max(w * scale, 4) for w in widths]  # characters that fit in each column
+
+    def lines(texts: list[str]) -> int:
+        return max(math.ceil(len(t) / r) if t else 1 for t, r in zip(texts, room, strict=True))
+
+    row_lines = [lines([vals[i] for vals in cells]) for i in range(len(shown))]
+    header_lines = lines(names)
+    fig = go.Figure(
+        go.Table(
+            columnwidth=widths,
+            header=dict(
+                values=[f"<b>{n}</b>" for n in names],
+                fill_color="#F2F4F7",
+                align="left",
+                font=dict(color=INK, size=12),
+                line_color=GRID,
+                height=10 + 16 * header_lines,
+            ),
+            cells=dict(
+                values=cells,
+                align=aligns,
+                fill_color="white",
+                line_color=GRID,
+                font=dict(size=12),
+                height=24,
+            ),
+        )
+    )
+    body = sum(8 + 16 * n for n in row_lines)
+    height = min((60 if title else 10) + 20 + 10 + 16 * header_lines + body, 720)
+    return _layout(fig, title, height=height, margin=dict(l=10, r=10, t=60 if title else 10, b=10))
+
+
+# --------------------------------------------------------------------------- duty vs VAT
+
+
+def _component_label(name: str, labels: Mapping[str, str] | None) -> str:
+    if labels and name in labels:
+        return labels[name]
+    return name.replace("_", " ").capitalize() if name.islower() else name
+
+
+def cost_bars(
+    costs: pd.DataFrame,
+    *,
+    x: str = "regime",
+    color: str = "component",
+    y: str = "amount_mxn",
+    lang: str = "en",
+    title: str | None = None,
+    x_labels: Mapping[str, str] | None = None,
+    color_labels: Mapping[str, str] | None = None,
+    order: Iterable[str] | None = None,
+    color_order: Iterable[str] | None = None,
+) -> go.Figure:
+    """Stacked bars of a tidy cost frame: one bar per ``x`` (VAT regime, T-MEC
+    2.5 …), one colour per ``color`` (IGI, VAT financing, guarantee fee …);
+    the total of each bar is written above it.  Bar heights sum ``y``.
+    A component that is zero in every bar is left out of the legend."""
+    _require(costs, [x, color, y], "cost_bars")
+    currency = currency_of(y)
+    title = text("regimes_title", lang) if title is None else title
+    if costs.empty:
+        return _empty(title, lang)
+    xs_raw = list(order) if order is not None else list(dict.fromkeys(costs[x]))
+    xs = [(x_labels or {}).get(str(v), str(v)) for v in xs_raw]
+    table = costs.groupby([x, color], sort=False)[y].sum()
+    fig = go.Figure()
+    present = list(dict.fromkeys(costs[color]))
+    comps = [c for c in (color_order or []) if c in present] + [
+        c for c in present if c not in (color_order or [])
+    ]
+    for comp in comps:
+        ys = [float(table.get((xv, comp), 0.0)) for xv in xs_raw]
+        if not any(ys):
+            continue
+        name = _component_label(str(comp), color_labels)
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=name,
+                marker_color=COMPONENT_COLORS.get(str(comp)),
+                hovertext=[
+                    f"<b>{xl}</b><br>{name}: {fmt_money(v, currency)}"
+                    for xl, v in zip(xs, ys, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    totals = [float(costs.loc[costs[x] == xv, y].sum()) for xv in xs_raw]
+    _stack_totals(fig, xs, totals, currency)
+    fig.update_layout(barmode="relative", legend_traceorder="normal")
+    fig.update_xaxes(type="category", title_text="")
+    fig.update_yaxes(title_text=f"{text('annual_cost', lang)} ({currency})", tickformat="~s")
+    return _layout(fig, title)
+
+
+def sensitivity_heatmap(
+    grid: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    z: str,
+    lang: str = "en",
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    x_format: str = "{:g}",
+    y_format: str = "{:g}",
+    currency: str = "MXN",
+) -> go.Figure:
+    """Heatmap of a tidy grid (one row per (x, y) with value z), e.g. the annual
+    value of VAT certification by cost of capital × refund lag.  Diverging
+    colours centred on 0 when z changes sign; each cell carries its money."""
+    _require(grid, [x, y, z], "sensitivity_heatmap")
+    title = text("heatmap_title", lang) if title is None else title
+    if grid.empty:
+        return _empty(title, lang)
+    pivot = (
+        grid.pivot_table(index=y, columns=x, values=z, aggfunc="sum")
+        .sort_index()
+        .sort_index(axis=1)
+    )
+    xs = [x_format.format(v) for v in pivot.columns]
+    ys = [y_format.format(v) for v in pivot.index]
+    zs = pivot.to_numpy(dtype=float)
+    labels = [[fmt_money_short(v, currency) for v in row] for row in zs]
+    hover = [
+        [
+            f"{x_title or x}: {xs[j]}<br>{y_title or y}: {ys[i]}<br><b>{fmt_money(zs[i, j], currency)}</b>"
+            for j in range(len(xs))
+        ]
+        for i in range(len(ys))
+    ]
+    signed = (zs.min() < 0) and (zs.max() > 0)
+    fig = go.Figure(
+        go.Heatmap(
+            x=xs,
+            y=ys,
+            z=zs,
+            text=labels,
+            texttemplate="%{text}",
+            hovertext=hover,
+            hoverinfo="text",
+            colorscale="RdBu" if signed else "Blues",
+            zmid=0 if signed else None,
+            reversescale=False,
+            colorbar=dict(title=dict(text=currency), tickformat="~s"),
+        )
+    )
+    fig.update_xaxes(type="category", title_text=x_title or x)
+    fig.update_yaxes(type="category", title_text=y_title or y)
+    return _layout(fig, title, height=460)
+
+
+def regime_costs(result, *, lang: str = "en", per_year: bool = True) -> go.Figure:
+    """The four VAT regimes (and the T-MEC 2.5 IGI inside the IMMEX ones) as
+    stacked bars, from a :class:`immex_nb.savings.SavingsResult`.
+
+    ``per_year`` divides the period's amounts by its length in years, so a
+    bar reads "what this regime costs the client a year"; the bars' totals
+    are then ``result.totals.per_year_mxn``.
+    """
+    costs = result.regimes.copy()
+    years = float(result.years) if per_year and result.years else 1.0
+    costs["amount_mxn"] = costs["amount_mxn"].astype("float64") / years
+    costs["regime"] = costs["regime"].astype(str)
+    es = _lang(lang) == "es"
+    period = f"{fmt_date(result.start)} – {fmt_date(result.end)}"
+    if per_year:
+        title = (
+            f"Costo anual por régimen de IVA (periodo {period})"
+            if es
+            else f"Cost per year by VAT regime ({period})"
+        )
+    else:
+        title = f"Costo por régimen de IVA, {period}" if es else f"Cost by VAT regime, {period}"
+    from immex_nb.savings import COMPONENTS
+
+    fig = cost_bars(
+        costs,
+        lang=lang,
+        title=title,
+        color_order=COMPONENTS,
+        x_labels=REGIME_LABELS_ES if es else None,
+        color_labels=COMPONENT_LABELS_ES if es else COMPONENT_LABELS_EN,
+    )
+    if not per_year:
+        fig.update_yaxes(
+            title_text=("Costo en el periodo" if es else "Cost in the period") + " (MXN)"
+        )
+    return fig
+
+
+def certification_heatmap(
+    grid: pd.DataFrame,
+    *,
+    x: str = "cost_of_capital",
+    y: str = "refund_lag_months",
+    z: str = "certification_value_per_year",
+    lang: str = "en",
+) -> go.Figure:
+    """What the VAT certification is worth a year over cost of capital ×
+    refund lag — the grid of :func:`immex_nb.savings.sensitivity`."""
+    es = _lang(lang) == "es"
+    axis = {
+        "cost_of_capital": ("Costo de capital" if es else "Cost of capital", "{:.0%}"),
+        "refund_lag_months": (
+            "Desfase de recuperación del IVA (meses)" if es else "VAT refund lag (months)",
+            "{:g}",
+        ),
+        "guarantee_fee_rate": ("Comisión de la garantía" if es else "Guarantee fee", "{:.1%}"),
+    }
+    x_title, x_fmt = axis.get(x, (x, "{:g}"))
+    y_title, y_fmt = axis.get(y, (y, "{:g}"))
+    title = (
+        "Valor anual de la certificación de IVA (vs pagar el IVA)"
+        if es
+        else "What the VAT certification is worth a year (vs paying VAT in cash)"
+    )
+    return sensitivity_heatmap(
+        grid,
+        x=x,
+        y=y,
+        z=z,
+        lang=lang,
+        title=title,
+        x_title=x_title,
+        y_title=y_title,
+        x_format=x_fmt,
+        y_format=y_fmt,
+    )
+
+
+def kpi_sentence(kpis: Mapping[str, object], lang: str = "en", client: str = "") -> str:
+    """The headline KPIs as one HTML sentence for the top of a notebook."""
+    who = f"{client}: " if client else ""
+    if _lang(lang) == "es":
+        return (
+            f"{who}{'al' if client else 'Al'} <b>{kpis['as_of']}</b> hay {kpis['open_lines']:,} partidas abiertas por "
+            f"<b>{fmt_money(kpis['open_value_mxn'])}</b>; {kpis['expired_lines']:,} vencidas por "
+            f"<b>{fmt_money(kpis['expired_value_mxn'])}</b> y {kpis['due_lines']:,} que vencen en "
+            f"{kpis['horizon_days']} días o menos por {fmt_money(kpis['due_value_mxn'])}. Regularizar hoy todo "
+            f"lo abierto costaría <b>{fmt_money(kpis['exposure_total_mxn'])}</b>."
+        )
+    return (
+        f"{who}{'as' if client else 'As'} of <b>{kpis['as_of']}</b>, {kpis['open_lines']:,} import lines are open, worth "
+        f"<b>{fmt_money(kpis['open_value_mxn'])}</b>; {kpis['expired_lines']:,} of them have expired "
+        f"(<b>{fmt_money(kpis['expired_value_mxn'])}</b>) and {kpis['due_lines']:,} fall due within "
+        f"{kpis['horizon_days']} days ({fmt_money(kpis['due_value_mxn'])}). Regularising everything open "
+        f"today would cost <b>{fmt_money(kpis['exposure_total_mxn'])}</b>."
+    )

@@ -1,0 +1,87 @@
+"""Small client folders for the report batch tests, and one shared batch run.
+
+``acme`` — worked numbers, period 2025-03 (as of 2025-03-31), previous 2025-02:
+
+====================  ==========  ====  =====  =========  ======================
+pedimento             date        type  qty    value MXN  as of 2025-03-31
+====================  ==========  ====  =====  =========  ======================
+23 47 3420 3000001    2023-06-15  MP    100    20,000     deadline 2024-12-15: expired
+24 47 3420 4000001    2024-11-20  MP    1,000  10,000     exports 100 (Feb) + 400 (Mar)
+                                                          → open 500 → MXN 5,000
+24 47 3420 4000002    2023-11-10  EE    500    2,000      deadline 2025-05-10: 40 days
+25 47 3420 5000001    2025-03-05  AF    1      1,000,000  no time limit
+25 47 3420 5000002    2025-04-02  MP    100    1,000      after the as-of date: ignored
+====================  ==========  ====  =====  =========  ======================
+
+open value 20,000 + 5,000 + 2,000 + 1,000,000 = **1,027,000** (4 lines);
+expired 20,000 (1 line); due within 90 days 2,000 (1 line).
+As of 2025-02-28 (press not yet imported, only the February export):
+20,000 + 9,000 + 2,000 = **31,000**.
+
+``beta`` — a client whose name and a description carry ``<script>``; one row
+of its imports has a negative quantity (1 reject).  ``broken`` — no
+``exports.csv``: the loader raises, the report fails with that reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PERIOD = "2025-03"
+SCRIPT_NAME = '<script>alert("pwn")</script>'
+
+ACME_IMPORTS = """pedimento,line,clave,date,part_number,description,quantity,value_usd,value_mxn,origin,material_type,igi_rate
+23 47 3420 3000001,1,IN,2023-06-15,RES-1,Resin,100,1000,20000,CHN,MP,0.10
+24 47 3420 4000001,1,IN,2024-11-20,CAP-1,Capacitor,1000,500,10000,CHN,MP,0.05
+24 47 3420 4000002,1,IN,2023-11-10,LBL-1,Label,500,100,2000,USA,EE,0
+25 47 3420 5000001,1,AF,2025-03-05,PRESS-1,Moulding press,1,50000,1000000,DEU,AF,0
+25 47 3420 5000002,1,IN,2025-04-02,CAP-1,Capacitor,100,50,1000,CHN,MP,0.05
+"""
+ACME_EXPORTS = """pedimento,line,clave,date,part_number,quantity,value_usd,destination
+25 47 3420 5100000,1,RT,2025-02-10,CAP-1,100,80,USA
+25 47 3420 5100001,1,RT,2025-03-10,CAP-1,400,300,USA
+"""
+BETA_IMPORTS = f"""pedimento,line,clave,date,part_number,description,quantity,value_usd,value_mxn,origin,material_type,igi_rate
+24 47 3420 4100001,1,IN,2024-10-01,WIRE-1,"Wire {SCRIPT_NAME}",200,400,8000,CHN,MP,0.10
+24 47 3420 4100001,2,IN,2024-10-01,WIRE-2,Wire 2,-5,10,200,CHN,MP,0.10
+"""
+BETA_EXPORTS = """pedimento,line,clave,date,part_number,quantity,value_usd,destination
+25 47 3420 5200001,1,RT,2025-03-20,WIRE-1,50,120,CAN
+"""
+
+
+def write_clients(root: Path) -> Path:
+    """``root/acme``, ``root/beta<script>…`` (folder ``beta``) and ``root/broken``."""
+    acme = root / "acme"
+    acme.mkdir(parents=True)
+    (acme / "imports.csv").write_text(ACME_IMPORTS, encoding="utf-8")
+    (acme / "exports.csv").write_text(ACME_EXPORTS, encoding="utf-8")
+    (acme / "client.toml").write_text(
+        'name = "ACME Manufacturas, S.A. de C.V."\n', encoding="utf-8"
+    )
+    beta = root / "beta"
+    beta.mkdir()
+    (beta / "imports.csv").write_text(BETA_IMPORTS, encoding="utf-8")
+    (beta / "exports.csv").write_text(BETA_EXPORTS, encoding="utf-8")
+    (beta / "client.toml").write_text(f"name = 'Beta {SCRIPT_NAME} S.A.'\n", encoding="utf-8")
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "imports.csv").write_text(ACME_IMPORTS, encoding="utf-8")
+    return root
+
+
+_BATCH: dict = {}
+
+
+def batch_once(tmp_path_factory):
+    """Run the real report template once per test process on the three clients
+    (period 2025-03, 2 workers); return ``(data_root, out, BatchResult)``."""
+    if "result" not in _BATCH:
+        from immex_nb.report import run_batch
+
+        base = tmp_path_factory.mktemp("report_batch")
+        data = write_clients(base / "data")
+        out = base / "out"
+        result = run_batch(data, [PERIOD], out, workers=2, echo=False, progress=False)
+        _BATCH.update(data=data, out=out, result=result)
+    return _BATCH["data"], _BATCH["out"], _BATCH["result"]
