@@ -323,11 +323,21 @@ def exposure(
 
 
 def exposure_for(
-    ledger, as_of, *, fine_rate: float | None = None, rates=None, deadline_rule: str | None = None
+    ledger,
+    as_of,
+    *,
+    fine_rate: float | None = None,
+    rates=None,
+    deadline_rule: str | None = None,
+    later_imports: bool = True,
 ):
     """Discharge a loaded :class:`Ledger` with cut-off ``as_of`` and value its
     open lines.  ``fine_rate``/``deadline_rule`` default to the client's
-    settings.  Returns ``(exposure_frame, discharge_result)``."""
+    settings.  ``later_imports=False`` leaves out import lines dated after
+    ``as_of`` before the discharge — the view "as the ledger stood on that
+    day" that notebooks and reports want when ``as_of`` lies in the past; the
+    default keeps them, as CONTRACT §4 and the ``exposure`` command do.
+    Returns ``(exposure_frame, discharge_result)``."""
     from immex_nb.discharge import discharge
 
     settings = getattr(ledger, "settings", None)
@@ -335,8 +345,11 @@ def exposure_for(
     fr = getattr(settings, "fine_rate", 0.0) if fine_rate is None else fine_rate
     oea = bool(getattr(settings, "oea", False))
     as_of = as_timestamp(as_of)
+    imports = ledger.imports
+    if not later_imports:
+        imports = imports.loc[pd.to_datetime(imports["date"]) <= as_of]
     result = discharge(
-        ledger.imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
+        imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
     )
     return exposure(result.balances, as_of, fine_rate=fr, rates=rates), result
 

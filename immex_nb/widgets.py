@@ -221,7 +221,7 @@ def build_exposure_explorer(
         from immex_nb.exposure import exposure_for
 
         def compute(ts: pd.Timestamp) -> Computation:
-            return exposure_for(ledger, ts)
+            return exposure_for(ledger, ts, later_imports=False)
 
     es = lang == "es"
     cat_opts = _category_options(ledger.imports, lang)
