@@ -7,22 +7,35 @@ of an Excel workbook, in whatever form the client's system exported them::
     data/acme/exports.csv     comma or semicolon delimited
     data/acme/client.xlsx     sheets "Imports", "exports", "BOM" (any case)
 
-This module only *finds* and *reads*: every cell comes back as text
-(``"00123"`` stays ``"00123"``; an Excel date cell becomes ``"2024-03-05"``),
-one :class:`RawTable` per canonical table, with the spreadsheet row number of
-every data row (header = row 1).  Turning text into typed columns, and
-rejecting the rows that do not parse, is :mod:`immex_nb.load`'s job.
+This module only *finds* and *reads*: every cell comes back as text with
+the surrounding whitespace removed (``" 00123 "`` becomes ``"00123"``; an
+Excel date cell becomes ``"2024-03-05"``), one :class:`RawTable` per
+canonical table, holding one text column per header cell and the spreadsheet
+row number of every data row (header = row 1).  Turning text into typed
+columns, and rejecting the rows that do not parse, is :mod:`immex_nb.load`'s
+job.
+
+A big CSV (hundreds of thousands of lines) is split into cells by pyarrow's
+CSV reader, which yields the same records as Python's :mod:`csv` module for a
+file whose records all have as many cells as the first; a file with shorter
+records (a blank line) goes through pandas' C reader, and anything either
+refuses (longer records, an unterminated quote, a huge cell) through
+:mod:`csv` itself, as a small file would.
 
 A file that cannot be read at all raises :class:`~immex_nb.errors.ImmexError`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from immex_nb.errors import ImmexError
 
@@ -31,6 +44,13 @@ from immex_nb.errors import ImmexError
 ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: what Python's ``str.strip()`` removes (every character whose ``isspace()``
+#: is true), spelled out so that a whole column can be stripped at once
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -43,21 +63,31 @@ class Source:
 
     @property
     def label(self) -> str:
-        """The name rejects use: ``imports.csv`` or ``client.xlsx:imports``."""
-        return self.path.name if self.sheet is None else f"{self.path.name}:{self.sheet}"
+        """The name rejects use: ``imports.csv``, or ``client.xlsx:imports`` for a
+        sheet named after its table (in the table's spelling, whatever the sheet's
+        capitals), or ``imports.xlsx:Hoja1`` for the first sheet of a workbook
+        named after its table."""
+        if self.sheet is None:
+            return self.path.name
+        sheet = self.table if self.sheet.strip().lower() == self.table else self.sheet
+        return f"{self.path.name}:{sheet}"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """A table as text: header cells, data rows (padded to the header's width)
-    and each data row's spreadsheet row number."""
+    """A table as text: the header cells, and the data rows as one text column
+    per header cell (columns ``0 … len(header) − 1``, cells stripped, short
+    rows padded with ``""``) indexed by spreadsheet row number (``row``).
+
+    ``overflow`` lists the rows holding a value to the right of the header's
+    last cell (such a value belongs to no column): row number → 1-based
+    position of the row's last cell that holds a value.
+    """
 
     source: Source
     header: list[str]
-    rows: list[list[str]]
-    row_numbers: list[int]
-    widths: list[int]  # position of each row's last cell that holds a value (for rows
-    # longer than the header; a value beyond the header belongs to no column)
+    cells: pd.DataFrame
+    overflow: pd.Series
     decimal_comma: bool = False  # a semicolon CSV: "1234,5" means 1234.5
 
 
@@ -133,21 +163,26 @@ def _sheet_names(path: Path) -> list[str]:
 
 
 def read_raw(source: Source) -> RawTable:
-    """Read ``source`` as text rows (CSV or workbook sheet)."""
+    """Read ``source`` as text (CSV or workbook sheet)."""
     if source.sheet is None:
-        records, decimal_comma = _read_csv_records(source.path)
+        frame, decimal_comma = _read_csv_frame(source.path)
     else:
-        records, decimal_comma = _read_sheet_records(source.path, source.sheet), False
-    return _to_raw_table(source, records, decimal_comma)
+        records = _read_sheet_records(source.path, source.sheet)
+        frame, decimal_comma = _records_frame(records), False
+    return _to_raw_table(source, frame, decimal_comma)
 
 
 def decode_bytes(data: bytes, name: str) -> str:
     """UTF-8 (BOM or not), else Windows-1252; anything else is unreadable."""
+    return _decode(data, name)[0]
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
     if b"\x00" in data:
         raise ImmexError(f"{name}: not a text file (is it a spreadsheet saved with a .csv name?)")
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise ImmexError(f"{name}: cannot read this file as text; save it as CSV UTF-8 or Windows-1252")
@@ -156,7 +191,7 @@ def decode_bytes(data: bytes, name: str) -> str:
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: whichever of ``,`` ``;`` TAB occurs most
     (outside quotes); comma when none does."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = _first_line(text)
     counts = {d: 0 for d in DELIMITERS}
     quoted = False
     for ch in header:
@@ -168,18 +203,127 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv_records(path: Path) -> tuple[list[list[str]], bool]:
+def _first_line(text: str) -> str:
+    """The first line of ``text`` (as ``str.splitlines`` splits it) that is not
+    blank, or ``""``; looks at a growing prefix rather than splitting a whole
+    big file."""
+    size = 1 << 16
+    while True:
+        whole = size >= len(text)
+        lines = text[:size].splitlines()
+        # the prefix's last line may be cut short, unless the prefix is the text
+        complete = lines if whole else lines[:-1]
+        line = next((line for line in complete if line.strip()), None)
+        if line is not None:
+            return line
+        if whole:
+            return ""
+        size *= 4
+
+
+def _read_csv_frame(path: Path) -> tuple[pd.DataFrame, bool]:
+    """The CSV's records as text columns ``0 … n − 1`` (short records padded
+    with ``""``), and whether it is a semicolon CSV (decimal comma)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    text = decode_bytes(data, path.name)
+    text, encoding = _decode(data, path.name)
     delimiter = sniff_delimiter(text)
+    if encoding == "utf-8-sig":
+        utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    else:
+        utf8 = text.encode("utf-8")
+    frame = _arrow_csv(utf8, delimiter, _first_line(text).count(delimiter) + 1)
+    if frame is None:
+        frame = _pandas_csv(utf8, delimiter)
+    if frame is None:
+        try:
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as exc:
+            raise ImmexError(f"{path.name}: not a valid CSV file ({exc})") from None
+        frame = _records_frame(records)
+    return frame, delimiter == ";"
+
+
+def _arrow_csv(data: bytes, delimiter: str, n_fields: int) -> pd.DataFrame | None:
+    """Split with pyarrow when every record has the first record's number of
+    cells (else ``None``).  ``n_fields`` is a guess at that number (the
+    delimiters of the header line); a file whose first record has more cells
+    (a quoted line break in the header) gives ``None`` too."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ImmexError(f"{path.name}: not a valid CSV file ({exc})") from None
-    return records, delimiter == ";"
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(n_fields)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    if len(data) > csv.field_size_limit() and not _within_field_limit(table.columns):
+        return None
+    return pd.DataFrame(
+        {i: pd.Series(column, dtype="str") for i, column in enumerate(table.columns)},
+        index=pd.RangeIndex(table.num_rows),
+    )
+
+
+def _pandas_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
+    """Split with pandas' C reader, which pads records shorter than the first
+    (a blank line); ``None`` when it refuses the file."""
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quotechar='"',
+            doublequote=True,
+            engine="c",
+            encoding="utf-8",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    frame.columns = pd.RangeIndex(len(frame.columns))
+    frame = frame.fillna("").astype("str")
+    if len(data) > csv.field_size_limit() and not _within_field_limit(
+        frame[c] for c in frame.columns
+    ):
+        return None
+    return frame
+
+
+def _within_field_limit(columns) -> bool:
+    """Python's csv module refuses a cell longer than ``csv.field_size_limit()``;
+    so does this reader (the slow path then raises the same error)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    limit = csv.field_size_limit()
+    for column in columns:
+        array = column if isinstance(column, pa.ChunkedArray) else pa.array(column)
+        if len(array) and (pc.max(pc.utf8_length(array)).as_py() or 0) > limit:
+            return False
+    return True
 
 
 def _read_sheet_records(path: Path, sheet: str) -> list[list[str]]:
@@ -211,43 +355,45 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _to_raw_table(source: Source, records: list[list[str]], decimal_comma: bool) -> RawTable:
+def _records_frame(records: list[list[str]]) -> pd.DataFrame:
+    """Records of any lengths as text columns ``0 … n − 1`` (padded with ``""``)."""
+    width = max((len(r) for r in records), default=0)
+    columns = {i: [r[i] if i < len(r) else "" for r in records] for i in range(width)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)), dtype="str")
+
+
+def _strip(column: pd.Series) -> pd.Series:
+    """``str.strip()`` of every cell, done on the whole column."""
+    return column.astype("str").str.strip(WHITESPACE)
+
+
+def _to_raw_table(source: Source, frame: pd.DataFrame, decimal_comma: bool) -> RawTable:
     """Split records into header and data rows, keeping spreadsheet row numbers.
 
-    Rows before the header that are completely empty are skipped (the header
-    is the first non-empty row); empty rows after the last data row are not
-    rows at all (Excel often reports formatted but empty rows at the end).
+    ``frame`` holds the records in file order (record ``k`` is spreadsheet row
+    ``k + 1``), one column per cell position.  Rows before the header that are
+    completely empty are skipped (the header is the first non-empty row);
+    empty rows after the last data row are not rows at all (Excel often
+    reports formatted but empty rows at the end).
     """
-    numbered = list(enumerate(records, start=1))
-    first = _first_non_empty(numbered)
-    numbered = [(n, r) for n, r in numbered if n >= first]
-    while numbered and not _non_empty(numbered[-1][1]):
-        numbered.pop()
-    if not numbered:
+    stripped = [_strip(frame[c]) for c in frame.columns]
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in stripped:
+        filled |= (column != "").to_numpy(dtype=bool)
+    if not filled.any():
         raise ImmexError(f"{source.label}: the table is empty (no header row)")
-    (_, header), body = numbered[0], numbered[1:]
-    header = [h.strip() for h in header]
+    first = int(np.argmax(filled))
+    last = len(filled) - 1 - int(np.argmax(filled[::-1]))
+    header = [column.iat[first] for column in stripped]
     while header and not header[-1]:  # trailing delimiters / unused Excel columns
         header.pop()
     width = len(header)
-    rows, widths = [], []
-    for _, r in body:
-        widths.append(_last_non_empty(r) if len(r) > width else len(r))
-        rows.append((r + [""] * width)[:width])
-    return RawTable(source, header, rows, [n for n, _ in body], widths, decimal_comma)
-
-
-def _non_empty(row: list[str]) -> bool:
-    return any(c.strip() for c in row)
-
-
-def _first_non_empty(numbered: list[tuple[int, list[str]]]) -> int:
-    return next((n for n, r in numbered if _non_empty(r)), 0)
-
-
-def _last_non_empty(row: list[str]) -> int:
-    """1-based position of the last non-empty cell (0 for an empty row)."""
-    for i in range(len(row), 0, -1):
-        if row[i - 1].strip():
-            return i
-    return 0
+    rows = pd.Index(np.arange(first + 2, last + 2, dtype=np.int64), name="row")
+    body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped]
+    cells = pd.DataFrame(dict(enumerate(body[:width])), index=rows)
+    used = np.zeros(len(rows), dtype=np.int64)
+    for position, column in enumerate(body[width:], start=width + 1):
+        used[(column != "").to_numpy(dtype=bool)] = position
+    beyond = used > 0
+    overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
+    return RawTable(source, header, cells, overflow, decimal_comma)
