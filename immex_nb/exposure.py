@@ -363,17 +363,7 @@ SUMMARY_DIMENSIONS = {
     "bucket": "bucket",
     "status": "status",
 }
-SUMMARY_VALUES = [
-    "open_value_mxn",
-    "igi",
-    "dta",
-    "iva",
-    "actualizacion",
-    "recargos",
-    "multa",
-    "total",
-    "total_usd",
-]
+SUMMARY_VALUES = MONEY_COLUMNS
 
 
 def summarize_exposure(df: pd.DataFrame, by: str | list[str] = "part_number") -> pd.DataFrame:
