@@ -825,12 +825,30 @@ def format_summary(ledger: Ledger, limit: int = 10) -> str:
 
 
 def cli_validate(data_dir: str | Path, out: str | Path | None = None) -> int:
-    """``immex-nb validate``: print the summary, write ``rejects.csv``; 0 when
-    clean, 1 when rows were rejected (``ImmexError`` propagates: exit 2)."""
-    from immex_nb.outputs import write_csv
+    """``immex-nb validate``: print the summary, write ``rejects.csv`` and
+    ``validate_manifest.json`` (inputs' SHA-256, row counts); 0 when clean, 1
+    when rows were rejected (``ImmexError`` propagates: exit 2)."""
+    from immex_nb.outputs import write_csv, write_manifest
 
     ledger = load(data_dir)
     print(format_summary(ledger))
-    target = write_csv(ledger.rejects, Path(out if out is not None else data_dir) / "rejects.csv")
+    out_dir = Path(out if out is not None else data_dir)
+    target = write_csv(ledger.rejects, out_dir / "rejects.csv")
+    summary = ledger.summary()
+    write_manifest(
+        out_dir,
+        command="validate",
+        inputs=ledger.sources,
+        parameters={"data_dir": Path(data_dir).resolve()},
+        row_counts={
+            **{
+                f"{r.table}_{k}": int(getattr(r, k))
+                for r in summary.itertuples()
+                for k in ("read", "loaded", "rejected")
+            },
+            "rejects": len(ledger.rejects),
+        },
+        name="validate_manifest.json",
+    )
     print(f"\nrejects written to {target}")
     return 0 if ledger.rejects.empty else 1

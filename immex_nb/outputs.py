@@ -77,8 +77,9 @@ def write_manifest(
     inputs: list[str | os.PathLike],
     parameters: Mapping[str, object],
     row_counts: Mapping[str, int],
+    name: str = "manifest.json",
 ) -> Path:
-    """``manifest.json``: what produced the files in ``out_dir``."""
+    """``manifest.json`` (or ``name``): what produced the files in ``out_dir``."""
     from immex_nb import __version__
 
     manifest = {
@@ -91,5 +92,5 @@ def write_manifest(
         "row_counts": dict(row_counts),
     }
     return write_text(
-        Path(out_dir) / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        Path(out_dir) / name, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     )

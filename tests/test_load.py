@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pandas as pd
@@ -529,6 +530,11 @@ def test_cli_validate_rejects_exit_1(tmp_path, write_client, capsys):
         ["imports.csv", "3", "quantity", "-5"]
     ]
     assert not (folder / "rejects.csv").exists()
+    manifest = json.loads((out_dir / "validate_manifest.json").read_text())
+    assert manifest["command"] == "validate"
+    assert manifest["row_counts"]["imports_read"] == 2
+    assert manifest["row_counts"]["imports_rejected"] == 1
+    assert set(manifest["inputs"]) == {str(folder / "imports.csv"), str(folder / "exports.csv")}
 
 
 def test_cli_validate_unusable_exit_2(tmp_path, write_client, capsys):
