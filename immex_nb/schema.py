@@ -144,11 +144,18 @@ def normalize_pedimento(value: object) -> str | None:
     return f"{digits[0:2]} {digits[2:4]} {digits[4:8]} {digits[8:15]}"
 
 
+#: words dropped when comparing headers: "Número de Parte" = numero_parte
+_CONNECTORS = {"de", "del", "la", "el", "en", "of", "the"}
+
+
 def canonical_header(text: str) -> str:
     """Header text as compared with names and aliases: trimmed, lower case,
-    accents removed, spaces/dashes/dots as ``_``."""
+    accents removed, spaces/dashes/dots as ``_``, connector words dropped
+    (``"Número de Parte"`` → ``numero_parte``, ``"País de origen"`` →
+    ``pais_origen``, ``"Valor en aduana"`` → ``valor_aduana``)."""
     import unicodedata
 
     t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    t = re.sub(r"[^0-9a-zA-Z]+", "_", t.strip().lower()).strip("_")
-    return t
+    words = [w for w in re.split(r"[^0-9a-zA-Z]+", t.strip().lower()) if w]
+    kept = [w for w in words if w not in _CONNECTORS]
+    return "_".join(kept or words)

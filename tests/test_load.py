@@ -899,3 +899,22 @@ def test_out_of_range_date_and_huge_line_are_rejects_not_crashes(tmp_path, write
     reasons = dict(zip(ledger.rejects["column"], ledger.rejects["reason"], strict=True))
     assert "out of range" in reasons["date"]
     assert "too large" in reasons["line"]
+
+
+def test_spanish_headers_with_connector_words(tmp_path, write_client):
+    """Spreadsheets write "Número de Parte", "País de origen", "Fecha de entrada",
+    "Valor en aduana": the connectors are dropped before matching aliases."""
+    text = (
+        "Pedimento,Partida,Clave,Fecha de entrada,Número de Parte,Cantidad,Valor Dólares,"
+        "Valor en aduana,País de origen,Tipo de material\n"
+        "24 47 3420 4000001,1,IN,2024-03-05,0042,10,100,1800,CHN,EE\n"
+    )
+    ledger = load(write_client(tmp_path, imports=text))
+    assert ledger.rejects.empty
+    row = ledger.imports.iloc[0]
+    assert (row["part_number"], row["value_mxn"], row["origin"], row["material_type"]) == (
+        "0042",
+        1800.0,
+        "CHN",
+        "EE",
+    )
