@@ -13,6 +13,14 @@ numbers on every page agree.  Definitions (as of ``result.as_of``):
 * ``exposure_total_mxn``: ``total`` of the exposure frame (its expired and
   in-time parts as ``exposure_expired_mxn`` / ``exposure_in_time_mxn``), and
   the taxes it is made of (``exposure_igi_mxn`` …).
+* ``return_ratio_12m``: value of temporary imports discharged by exports in
+  the 12 months to ``as_of`` (allocations' ``value_mxn`` with ``as_of − 12
+  months < export_date ≤ as_of``) ÷ value of the temporary imports entered in
+  the same 12 months; ``None`` when nothing came in.  Companies with the
+  IVA/IEPS certification must return at least ``return_ratio_threshold``
+  (80 % under the 2024 rule; one source says 60 % — UNCONFIRMED, hence a
+  parameter) of what they import over 12 months.  Worked: 1,000,000 MXN in,
+  850,000 MXN of it (or of older lots) out → 0.85 ≥ 0.80.
 * ``shortfall_count`` rows of ``result.shortfalls`` (``shortfall_exports``
   distinct export lines among them); ``late_allocations`` allocations drawn
   from an expired import line; ``rejects_count`` rows of ``ledger.rejects``.
@@ -30,6 +38,9 @@ from __future__ import annotations
 import pandas as pd
 
 HORIZON_DAYS = 90
+#: share of 12 months' temporary imports a VAT-certified company must return
+#: (2024 rule: 80 %; one source says 60 % — UNCONFIRMED, a parameter)
+RETURN_RATIO_THRESHOLD = 0.80
 
 #: KPI keys in display order (the keys of :func:`headline_kpis`)
 KPI_KEYS = (
@@ -53,6 +64,8 @@ KPI_KEYS = (
     "exposure_actualizacion_mxn",
     "exposure_recargos_mxn",
     "exposure_multa_mxn",
+    "return_ratio_12m",
+    "return_ratio_threshold",
     "shortfall_count",
     "shortfall_exports",
     "late_allocations",
@@ -76,6 +89,7 @@ def headline_kpis(
     rejects: pd.DataFrame | None = None,
     *,
     horizon_days: int = HORIZON_DAYS,
+    return_ratio_threshold: float = RETURN_RATIO_THRESHOLD,
 ) -> dict[str, object]:
     """The headline numbers of one client as of ``result.as_of``.
 
@@ -144,4 +158,30 @@ def headline_kpis(
         else 0
     )
     kpis["rejects_count"] = int(len(rejects)) if rejects is not None else 0
+    kpis["return_ratio_12m"] = return_ratio(result)
+    kpis["return_ratio_threshold"] = float(return_ratio_threshold)
     return {k: kpis[k] for k in KPI_KEYS}
+
+
+def return_ratio(result: object, months: int = 12) -> float | None:
+    """Value discharged by exports in the ``months`` to ``result.as_of`` ÷ value
+    of the temporary imports entered in them (see the module docstring)."""
+    as_of = getattr(result, "as_of", None)
+    if as_of is None or pd.isna(as_of):
+        as_of = getattr(result, "reference_date", None)
+    if as_of is None:
+        return None
+    end = pd.Timestamp(as_of)
+    start = end - pd.DateOffset(months=months)
+    b: pd.DataFrame = result.balances
+    if not {"import_date", "value_mxn"} <= set(b.columns):
+        return None
+    d = pd.to_datetime(b["import_date"])
+    imported = _sum(b[(d > start) & (d <= end)], "value_mxn")
+    if imported <= 0:
+        return None
+    a: pd.DataFrame = getattr(result, "allocations", pd.DataFrame())
+    if a.empty or not {"export_date", "value_mxn"} <= set(a.columns):
+        return 0.0
+    e = pd.to_datetime(a["export_date"])
+    return _sum(a[(e > start) & (e <= end)], "value_mxn") / imported

@@ -82,3 +82,33 @@ def test_horizon_and_missing_inputs():
     k = headline_kpis(result(), None, None, horizon_days=365)
     assert (k["due_lines"], k["due_value_mxn"]) == (2, 70_000.0)
     assert k["exposure_total_mxn"] == 0.0 and k["exposure_lines"] == 0 and k["rejects_count"] == 0
+
+
+def test_return_ratio_over_the_last_12_months():
+    """As of 2026-06-30 the window is (2025-06-30, 2026-06-30].  Imports in it:
+    600,000 (2025-09-01) + 400,000 (2026-03-01) = 1,000,000; the 2025-06-30
+    line (500,000) falls just outside.  Discharged by exports in the window:
+    300,000 (2025-12-01, drawn from the old line) + 550,000 (2026-06-30) =
+    850,000; the 2025-05-01 export (90,000) is outside → 0.85, above 0.80."""
+    from immex_nb.kpis import return_ratio
+
+    balances = pd.DataFrame(
+        {
+            "import_date": pd.to_datetime(["2025-06-30", "2025-09-01", "2026-03-01"]),
+            "value_mxn": [500_000.0, 600_000.0, 400_000.0],
+        }
+    )
+    allocations = pd.DataFrame(
+        {
+            "export_date": pd.to_datetime(["2025-05-01", "2025-12-01", "2026-06-30"]),
+            "value_mxn": [90_000.0, 300_000.0, 550_000.0],
+        }
+    )
+    r = SimpleNamespace(
+        balances=balances, allocations=allocations, as_of=pd.Timestamp("2026-06-30")
+    )
+    assert return_ratio(r) == 0.85
+    nothing_in = SimpleNamespace(
+        balances=balances.iloc[:1], allocations=allocations, as_of=pd.Timestamp("2026-06-30")
+    )
+    assert return_ratio(nothing_in) is None

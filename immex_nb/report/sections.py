@@ -83,6 +83,9 @@ TEXT = {
         "s_shortfalls_none": "Every export was covered by an earlier import (no shortfalls).",
         "s_rejects": "{n} rows of the client's files were rejected by validation and are not in these figures (see Data quality).",
         "s_rejects_none": "All rows of the client's files passed validation.",
+        "s_return": "Return ratio, last 12 months: {ratio} of the value imported temporarily was discharged by exports ({verdict} the {threshold} a VAT-certified company must keep; threshold unconfirmed).",
+        "s_return_ok": "above",
+        "s_return_low": "<b>below</b>",
         "s_inpc": "The latest INPC published ({month}) was used for months not yet published.",
         "k_open": "Open temporary imports",
         "k_expired": "Expired (past the time limit)",
@@ -158,6 +161,9 @@ TEXT = {
         "s_shortfalls_none": "Toda exportación quedó cubierta por una importación previa (sin faltantes).",
         "s_rejects": "{n} renglones de los archivos del cliente fueron rechazados y no están en estas cifras (vea Calidad de datos).",
         "s_rejects_none": "Todos los renglones de los archivos del cliente pasaron la validación.",
+        "s_return": "Índice de retorno, últimos 12 meses: se descargó por exportación {ratio} del valor importado temporalmente ({verdict} del {threshold} que debe mantener una empresa certificada en IVA; umbral sin confirmar).",
+        "s_return_ok": "por encima",
+        "s_return_low": "<b>por debajo</b>",
         "s_inpc": "Para meses sin INPC publicado se usó el último publicado ({month}).",
         "k_open": "Importaciones temporales abiertas",
         "k_expired": "Vencido (fuera de plazo)",
@@ -1016,6 +1022,17 @@ class ReportView:
             if k["shortfall_count"]
             else _t(lang, "s_shortfalls_none")
         )
+        if k.get("return_ratio_12m") is not None:
+            ratio, threshold = k["return_ratio_12m"], k["return_ratio_threshold"]
+            items.append(
+                _t(
+                    lang,
+                    "s_return",
+                    ratio=f"{ratio:.0%}",
+                    threshold=f"{threshold:.0%}",
+                    verdict=_t(lang, "s_return_ok" if ratio >= threshold else "s_return_low"),
+                )
+            )
         items.append(
             _t(lang, "s_rejects", n=f"{k['rejects_count']:,}")
             if k["rejects_count"]
