@@ -329,20 +329,24 @@ def exposure_for(
     fine_rate: float | None = None,
     rates=None,
     deadline_rule: str | None = None,
+    use_prosec: bool | None = None,
     later_imports: bool = True,
 ):
     """Discharge a loaded :class:`Ledger` with cut-off ``as_of`` and value its
-    open lines.  ``fine_rate``/``deadline_rule`` default to the client's
-    settings.  ``later_imports=False`` leaves out import lines dated after
-    ``as_of`` before the discharge — the view "as the ledger stood on that
-    day" that notebooks and reports want when ``as_of`` lies in the past; the
-    default keeps them, as CONTRACT §4 and the ``exposure`` command do.
+    open lines — the one way the CLI, the notebooks and the monthly report
+    compute exposure.  ``fine_rate``, ``deadline_rule``, ``use_prosec`` (and
+    the OEA option) default to the client's settings.  ``later_imports=False``
+    leaves out import lines dated after ``as_of`` before the discharge — the
+    view "as the ledger stood on that day" that notebooks and reports want
+    when ``as_of`` lies in the past; the default keeps them (flagged
+    ``imported_after_as_of``), as CONTRACT §4 and the ``exposure`` command do.
     Returns ``(exposure_frame, discharge_result)``."""
     from immex_nb.discharge import discharge
 
     settings = getattr(ledger, "settings", None)
     rule = deadline_rule or getattr(settings, "deadline_rule", "clamp")
     fr = getattr(settings, "fine_rate", 0.0) if fine_rate is None else fine_rate
+    prosec = bool(getattr(settings, "prosec", True)) if use_prosec is None else use_prosec
     oea = bool(getattr(settings, "oea", False))
     as_of = as_timestamp(as_of)
     imports = ledger.imports
@@ -351,7 +355,8 @@ def exposure_for(
     result = discharge(
         imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
     )
-    return exposure(result.balances, as_of, fine_rate=fr, rates=rates), result
+    frame = exposure(result.balances, as_of, fine_rate=fr, rates=rates, use_prosec=prosec)
+    return frame, result
 
 
 SUMMARY_DIMENSIONS = {
