@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from immex_nb.deadlines import as_timestamp  # noqa: F401  (re-exported: one date parser)
 from immex_nb.errors import ImmexError
 
 EXPIRED = "Expired"
@@ -41,19 +42,6 @@ BUCKETS = (
 BUCKET_DTYPE = pd.CategoricalDtype(list(BUCKETS), ordered=True)
 #: upper bound (days, inclusive) of each dated bucket after "Expired"
 BUCKET_EDGES = (30, 60, 90)
-
-
-def as_timestamp(as_of, what: str = "as_of") -> pd.Timestamp:
-    """A date given as text, ``date`` or Timestamp → Timestamp at midnight."""
-    if as_of is None:
-        raise ImmexError(f"{what} is required (a date such as 2025-06-30)")
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError):
-        raise ImmexError(f"{what} {as_of!r} is not a date; use YYYY-MM-DD") from None
-    if pd.isna(ts):
-        raise ImmexError(f"{what} is required (a date such as 2025-06-30)")
-    return ts.tz_localize(None).normalize() if ts.tzinfo else ts.normalize()
 
 
 def days_to_deadline(deadline, as_of) -> pd.Series:

@@ -39,6 +39,19 @@ DEADLINE_RULES = ("clamp", "cff")
 OEA_MONTHS = 36
 
 
+def as_timestamp(as_of, what: str = "as_of") -> pd.Timestamp:
+    """A date given as text, ``date`` or Timestamp → Timestamp at midnight."""
+    if as_of is None:
+        raise ImmexError(f"{what} is required (a date such as 2025-06-30)")
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError):
+        raise ImmexError(f"{what} {as_of!r} is not a date; use YYYY-MM-DD") from None
+    if pd.isna(ts):
+        raise ImmexError(f"{what} is required (a date such as 2025-06-30)")
+    return ts.tz_localize(None).normalize() if ts.tzinfo else ts.normalize()
+
+
 def limit_months(material_type: pd.Series, *, oea: bool = False) -> pd.Series:
     """Months of the time limit per row (NaN for AF: no limit)."""
     months = {k: (np.nan if v is None else float(v)) for k, v in DEADLINE_MONTHS.items()}

@@ -34,29 +34,71 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from immex_nb.deadlines import DEADLINE_RULES, deadlines
+from immex_nb.deadlines import DEADLINE_RULES, as_timestamp, deadlines
 from immex_nb.errors import ImmexError
 from immex_nb.schema import BOM
 
 MICRO = 1_000_000  # quantity quantum: one micro-unit
-_DAY_BITS = 20  # key = part_code << 20 | day offset (days since 1900 fit in 20 bits up to year 4770)
+_DAY_BITS = (
+    20  # key = part_code << 20 | day offset (days since 1900 fit in 20 bits up to year 4770)
+)
 _EPOCH = np.datetime64("1900-01-01", "D")
 
 ALLOCATION_COLUMNS = [
-    "export_pedimento", "export_line", "export_date", "export_part", "part_number",
-    "import_pedimento", "import_line", "import_date", "quantity", "net_quantity",
-    "scrap_quantity", "late", "deadline", "value_mxn", "value_usd", "material_type",
-    "origin", "destination", "export_clave",
+    "export_pedimento",
+    "export_line",
+    "export_date",
+    "export_part",
+    "part_number",
+    "import_pedimento",
+    "import_line",
+    "import_date",
+    "quantity",
+    "net_quantity",
+    "scrap_quantity",
+    "late",
+    "deadline",
+    "value_mxn",
+    "value_usd",
+    "material_type",
+    "origin",
+    "destination",
+    "export_clave",
 ]
 BALANCE_COLUMNS = [
-    "import_pedimento", "import_line", "import_date", "part_number", "clave", "material_type",
-    "quantity", "discharged", "open", "deadline", "status", "expired", "days_to_deadline",
-    "value_mxn", "value_usd", "open_value_mxn", "open_value_usd", "origin", "fraccion",
-    "description", "uom", "igi_rate", "prosec_rate", "usmca_originating",
+    "import_pedimento",
+    "import_line",
+    "import_date",
+    "part_number",
+    "clave",
+    "material_type",
+    "quantity",
+    "discharged",
+    "open",
+    "deadline",
+    "status",
+    "expired",
+    "days_to_deadline",
+    "value_mxn",
+    "value_usd",
+    "open_value_mxn",
+    "open_value_usd",
+    "origin",
+    "fraccion",
+    "description",
+    "uom",
+    "igi_rate",
+    "prosec_rate",
+    "usmca_originating",
 ]
 SHORTFALL_COLUMNS = [
-    "export_pedimento", "export_line", "export_date", "export_part", "part_number",
-    "quantity", "reason",
+    "export_pedimento",
+    "export_line",
+    "export_date",
+    "export_part",
+    "part_number",
+    "quantity",
+    "reason",
 ]
 
 SHORTFALL_NEVER_IMPORTED = "part never imported"
@@ -101,8 +143,20 @@ def _days(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _micro(x: np.ndarray) -> np.ndarray:
-    return np.rint(np.asarray(x, dtype="float64") * MICRO).astype(np.int64)
+_MAX_TOTAL = 2.0**62 / MICRO  # quantities summed along one axis must stay inside int64
+
+
+def _micro(x: np.ndarray, what: str = "quantity") -> np.ndarray:
+    """Quantities as int64 micro-units; an ``ImmexError`` rather than a silent
+    overflow when their total cannot be represented."""
+    x = np.asarray(x, dtype="float64")
+    total = float(np.abs(x).sum()) if len(x) else 0.0
+    if not np.isfinite(total) or total > _MAX_TOTAL:
+        raise ImmexError(
+            f"{what} total {total:,.0f} is beyond what immex-nb can add up exactly "
+            f"({_MAX_TOTAL:,.0f}); check for a number in the wrong column"
+        )
+    return np.rint(x * MICRO).astype(np.int64)
 
 
 def _check_cycles(bom: pd.DataFrame) -> None:
@@ -148,7 +202,7 @@ def _find_cycle(edges: pd.DataFrame) -> list[str] | None:
                 stack.pop()
                 path.pop()
             elif state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             elif not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)
@@ -192,7 +246,11 @@ def explode(exports: pd.DataFrame, bom: pd.DataFrame, part_codes: pd.Index):
         n_rows = hi - lo
         rep = np.repeat(np.arange(len(ev)), n_rows)
         brow = np.arange(n_rows.sum()) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows) + lo[rep]
-        valid = (b_from[brow] <= day[rep]) & (day[rep] <= b_to[brow]) if len(brow) else np.zeros(0, bool)
+        valid = (
+            (b_from[brow] <= day[rep]) & (day[rep] <= b_to[brow])
+            if len(brow)
+            else np.zeros(0, bool)
+        )
         has_valid = np.bincount(rep[valid], minlength=len(ev)) > 0
         leaf = ~has_valid
         leaves.append((ev[leaf], part[leaf], gross[leaf], net[leaf]))
@@ -213,7 +271,12 @@ def explode(exports: pd.DataFrame, bom: pd.DataFrame, part_codes: pd.Index):
     uniq, inv = np.unique(key, return_inverse=True)
     g = np.bincount(inv, weights=gross, minlength=len(uniq))
     n = np.bincount(inv, weights=net, minlength=len(uniq))
-    return uniq // len(part_codes), uniq % len(part_codes), _micro(g), _micro(n)
+    return (
+        uniq // len(part_codes),
+        uniq % len(part_codes),
+        _micro(g, "exploded consumption"),
+        _micro(n, "exploded consumption"),
+    )
 
 
 def _segment_starts(group: np.ndarray) -> np.ndarray:
@@ -248,7 +311,7 @@ def discharge(
         raise ImmexError(f"deadline rule {deadline_rule!r} is not one of {list(DEADLINE_RULES)}")
     if bom is None:
         bom = pd.DataFrame(columns=BOM.names)
-    as_of_ts = pd.Timestamp(as_of).normalize() if as_of is not None else None
+    as_of_ts = as_timestamp(as_of) if as_of is not None else None
     if as_of_ts is not None:
         exports = exports[pd.to_datetime(exports["date"]) <= as_of_ts]
     imports = imports.reset_index(drop=True)
@@ -268,7 +331,7 @@ def discharge(
     lot_day = _days(imports["date"])
     i_ped, i_ped_text = pd.factorize(imports["pedimento"].astype(str), sort=True)
     lot_order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, lot_day, lot_part))
-    lot_qty = _micro(imports["quantity"].to_numpy(dtype="float64"))[lot_order]
+    lot_qty = _micro(imports["quantity"].to_numpy(dtype="float64"), "import quantity")[lot_order]
     lot_key = (lot_part[lot_order] << _DAY_BITS) | lot_day[lot_order]
     lot_cum = np.r_[0, np.cumsum(lot_qty)]  # lot i occupies [lot_cum[i], lot_cum[i+1])
 
@@ -276,7 +339,9 @@ def discharge(
     e_day = _days(exports["date"])
     e_ped, e_ped_text = pd.factorize(exports["pedimento"].astype(str), sort=True)
     e_rank = np.empty(len(exports), dtype=np.int64)
-    e_rank[np.lexsort((exports["line"].to_numpy(dtype=np.int64), e_ped, e_day))] = np.arange(len(exports))
+    e_rank[np.lexsort((exports["line"].to_numpy(dtype=np.int64), e_ped, e_day))] = np.arange(
+        len(exports)
+    )
     c_ev, c_part, c_gross, c_net = explode(exports, bom, part_codes)
     order = np.argsort(c_part * max(len(exports), 1) + e_rank[c_ev], kind="stable")
     c_ev, c_part, c_gross, c_net = c_ev[order], c_part[order], c_gross[order], c_net[order]
@@ -329,9 +394,18 @@ def discharge(
     a_part = c_part[src]
     a_order = np.lexsort((lot_pos, part_rank[a_part], e_rank[c_ev[src]]))
     allocations = _allocations_frame(
-        imports, exports, (i_ped, i_ped_text), (e_ped, e_ped_text), part_codes, deadline,
-        ev=c_ev[src][a_order], part=a_part[a_order], imp_row=lot_order[lot_pos[a_order]],
-        alloc_micro=alloc_micro[a_order], gross=c_gross[src][a_order], net=c_net[src][a_order],
+        imports,
+        exports,
+        (i_ped, i_ped_text),
+        (e_ped, e_ped_text),
+        part_codes,
+        deadline,
+        ev=c_ev[src][a_order],
+        part=a_part[a_order],
+        imp_row=lot_order[lot_pos[a_order]],
+        alloc_micro=alloc_micro[a_order],
+        gross=c_gross[src][a_order],
+        net=c_net[src][a_order],
     )
     imported = np.zeros(len(part_codes), dtype=bool)
     imported[lot_part] = True
@@ -414,7 +488,19 @@ def _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, referenc
 
 
 def _allocations_frame(
-    imports, exports, i_ped, e_ped, part_codes, deadline, *, ev, part, imp_row, alloc_micro, gross, net
+    imports,
+    exports,
+    i_ped,
+    e_ped,
+    part_codes,
+    deadline,
+    *,
+    ev,
+    part,
+    imp_row,
+    alloc_micro,
+    gross,
+    net,
 ) -> pd.DataFrame:
     qty_micro = _micro(imports["quantity"].to_numpy(dtype="float64"))[imp_row]
     share = alloc_micro / qty_micro
@@ -428,11 +514,15 @@ def _allocations_frame(
             "export_pedimento": _coded(None, ev, e_ped),
             "export_line": exports["line"].to_numpy(dtype=np.int64)[ev],
             "export_date": export_date,
-            "export_part": _coded(None, part_codes.get_indexer(exports["part_number"].astype(str))[ev], parts),
+            "export_part": _coded(
+                None, part_codes.get_indexer(exports["part_number"].astype(str))[ev], parts
+            ),
             "part_number": _coded(None, part, parts),
             "import_pedimento": _coded(None, imp_row, i_ped),
             "import_line": imports["line"].to_numpy(dtype=np.int64)[imp_row],
-            "import_date": pd.to_datetime(imports["date"]).to_numpy(dtype="datetime64[ns]")[imp_row],
+            "import_date": pd.to_datetime(imports["date"]).to_numpy(dtype="datetime64[ns]")[
+                imp_row
+            ],
             "quantity": alloc_micro / MICRO,
             "net_quantity": net_micro / MICRO,
             "scrap_quantity": (alloc_micro - net_micro) / MICRO,
@@ -469,13 +559,17 @@ def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd
 def cli_discharge(data_dir, out, *, as_of=None, deadline_rule=None) -> int:
     """``immex-nb discharge``: load, discharge, write the three tables + manifest."""
     from immex_nb.load import load
-    from immex_nb.outputs import write_csv, write_manifest
+    from immex_nb.outputs import write_manifest, write_tables
 
     ledger = load(data_dir)
     rule = deadline_rule or ledger.settings.deadline_rule
     result = discharge(
-        ledger.imports, ledger.exports, ledger.bom, as_of=as_of,
-        deadline_rule=rule, oea=ledger.settings.oea,
+        ledger.imports,
+        ledger.exports,
+        ledger.bom,
+        as_of=as_of,
+        deadline_rule=rule,
+        oea=ledger.settings.oea,
     )
     out = Path(out)
     tables = {
@@ -483,17 +577,22 @@ def cli_discharge(data_dir, out, *, as_of=None, deadline_rule=None) -> int:
         "balances": result.balances,
         "shortfalls": result.shortfalls,
     }
-    for name, frame in tables.items():
-        write_csv(frame, out / f"{name}.csv")
+    write_tables(tables, out)
     write_manifest(
         out,
         command="discharge",
         inputs=ledger.sources,
-        parameters={"data_dir": Path(data_dir).resolve(), "as_of": as_of, "deadline_rule": rule,
-                    "oea": ledger.settings.oea},
+        parameters={
+            "data_dir": Path(data_dir).resolve(),
+            "as_of": as_of,
+            "deadline_rule": rule,
+            "oea": ledger.settings.oea,
+        },
         row_counts={**{k: len(v) for k, v in tables.items()}, "rejects": len(ledger.rejects)},
     )
     s = result.summary()
+    when = "--as-of" if as_of is not None else "the latest date in the data; pass --as-of to choose"
+    print(f"deadlines measured as of {result.reference_date:%Y-%m-%d} ({when})")
     print(
         f"{ledger.settings.name}: {s['import_lines']} import lines, {s['open_lines']} open "
         f"({s['expired_open_lines']} expired), {s['allocations']} allocations "
@@ -501,6 +600,8 @@ def cli_discharge(data_dir, out, *, as_of=None, deadline_rule=None) -> int:
         f"open value MXN {s['open_value_mxn']:,.2f}"
     )
     if len(ledger.rejects):
-        print(f"note: {len(ledger.rejects)} input problems were not loaded; run `immex-nb validate`")
+        print(
+            f"note: {len(ledger.rejects)} input problems were not loaded; run `immex-nb validate`"
+        )
     print(f"wrote {out}/allocations.csv, balances.csv, shortfalls.csv, manifest.json")
     return 0

@@ -88,6 +88,7 @@ EXTRA_COLUMNS = [
     "inpc_to",
     "inpc_factor",
     "inpc_estimated",
+    "inpc_before_table",
     "surcharge_months",
     "surcharge_rate_sum",
     "surcharge_rate_estimated",
@@ -304,7 +305,12 @@ def exposure(
         "inpc_estimated",
     ):
         out[c] = f[c].to_numpy()
-    out["inpc_estimated"] = out["inpc_estimated"].astype(bool)
+    # a month before the table takes its first value: the update is understated
+    first_month = str(r.inpc_table["month"].iloc[0])
+    wanted_from = (import_date - pd.DateOffset(months=1)).dt.strftime("%Y-%m").to_numpy()
+    out["inpc_before_table"] = (wanted_from < first_month) & import_date.notna().to_numpy()
+    # a line entered after as_of has factor 1 whatever the table holds
+    out["inpc_estimated"] = out["inpc_estimated"].astype(bool) & (import_date <= as_of).to_numpy()
     out["surcharge_months"] = n.astype(np.int64)
     out["surcharge_rate_sum"] = s_sum
     out["surcharge_rate_estimated"] = s_est & expired
@@ -317,6 +323,8 @@ def exposure(
         as_of=as_of,
         fine_rate=fine_rate,
         inpc_estimated=bool(out["inpc_estimated"].any()),
+        inpc_before_table=int(out["inpc_before_table"].sum()),
+        first_inpc_month=first_month,
         last_inpc_month=r.last_inpc_month,
     )
     return out
@@ -437,7 +445,7 @@ def cli_exposure(
     open lines; write ``exposure.csv``, ``exposure_summary.csv`` and
     ``manifest.json`` to ``out``."""
     from immex_nb.load import load
-    from immex_nb.outputs import write_csv, write_manifest
+    from immex_nb.outputs import write_manifest, write_tables
 
     as_of = as_timestamp(as_of, "--as-of")
     rates = Rates.load(rates_dir) if rates_dir else resolve(None)
@@ -449,8 +457,7 @@ def cli_exposure(
     summary = exposure_summary_table(df)
 
     out = Path(out)
-    write_csv(df, out / "exposure.csv")
-    write_csv(summary, out / "exposure_summary.csv")
+    write_tables({"exposure": df, "exposure_summary": summary}, out)
     write_manifest(
         out,
         "exposure",
@@ -477,6 +484,12 @@ def cli_exposure(
         f"total MXN {df['total'].sum():,.2f} (USD {df['total_usd'].sum():,.2f}); "
         f"expired MXN {df.loc[df['status'] == EXPIRED, 'total'].sum():,.2f}"
     )
+    if df.attrs.get("inpc_before_table"):
+        print(
+            f"note: {df.attrs['inpc_before_table']} line(s) entered before the INPC table starts "
+            f"({df.attrs['first_inpc_month']}) use its first value, which understates their update; "
+            "extend inpc.csv with --rates DIR (column inpc_before_table)"
+        )
     if df.attrs.get("inpc_estimated"):
         print(
             f"note: INPC after {rates.last_inpc_month} not in the table; the last published value was used (inpc_estimated)"

@@ -31,6 +31,7 @@ no plotly locale bundle.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -1340,9 +1341,16 @@ def certification_heatmap(
     )
 
 
+def client_banner(client: str, *details: str) -> str:
+    """``<b>client</b> — detail; detail`` as HTML, every part escaped (client
+    names come from ``client.toml`` and may hold ``<`` or ``&``)."""
+    rest = "; ".join(html.escape(str(d)) for d in details if d)
+    return f"<p><b>{html.escape(client)}</b>{' — ' + rest if rest else ''}</p>"
+
+
 def kpi_sentence(kpis: Mapping[str, object], lang: str = "en", client: str = "") -> str:
     """The headline KPIs as one HTML sentence for the top of a notebook."""
-    who = f"{client}: " if client else ""
+    who = f"{html.escape(client)}: " if client else ""
     if _lang(lang) == "es":
         return (
             f"{who}{'al' if client else 'Al'} <b>{kpis['as_of']}</b> hay {kpis['open_lines']:,} partidas abiertas por "

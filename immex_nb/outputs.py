@@ -63,6 +63,26 @@ def write_csv(df: pd.DataFrame, target: str | os.PathLike) -> Path:
     return Path(target)
 
 
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike) -> list[Path]:
+    """Write ``<name>.csv`` for each table as a set: all are written into a
+    staging folder inside ``out_dir`` first and only then renamed into place,
+    so a failure while writing leaves the previous set untouched."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        staged = [write_csv(frame, stage / f"{name}.csv") for name, frame in tables.items()]
+        targets = []
+        for path in staged:
+            os.replace(path, out_dir / path.name)
+            targets.append(out_dir / path.name)
+        return targets
+    finally:
+        for leftover in stage.iterdir():
+            leftover.unlink()
+        stage.rmdir()
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

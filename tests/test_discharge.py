@@ -33,9 +33,20 @@ def imp(rows) -> pd.DataFrame:
         mt = rest[0] if rest else "MP"
         mxn = rest[1] if len(rest) > 1 else q * 10.0
         recs.append(
-            dict(pedimento=ped(n), line=line, clave="AF" if mt == "AF" else "IN", date=pd.Timestamp(d),
-                 part_number=part, quantity=float(q), value_usd=mxn / 20, value_mxn=float(mxn),
-                 origin="CHN", material_type=mt, igi_rate=0.1, prosec_rate=np.nan)
+            dict(
+                pedimento=ped(n),
+                line=line,
+                clave="AF" if mt == "AF" else "IN",
+                date=pd.Timestamp(d),
+                part_number=part,
+                quantity=float(q),
+                value_usd=mxn / 20,
+                value_mxn=float(mxn),
+                origin="CHN",
+                material_type=mt,
+                igi_rate=0.1,
+                prosec_rate=np.nan,
+            )
         )
     return pd.DataFrame(recs)
 
@@ -43,18 +54,36 @@ def imp(rows) -> pd.DataFrame:
 def exp(rows) -> pd.DataFrame:
     """rows: (pedimento_no, line, date, part, quantity)"""
     return pd.DataFrame(
-        [dict(pedimento=ped(n, 25 if n >= 500 else 24), line=line, clave="RT", date=pd.Timestamp(d),
-              part_number=part, quantity=float(q), value_usd=0.0, destination="USA")
-         for n, line, d, part, q in rows]
+        [
+            dict(
+                pedimento=ped(n, 25 if n >= 500 else 24),
+                line=line,
+                clave="RT",
+                date=pd.Timestamp(d),
+                part_number=part,
+                quantity=float(q),
+                value_usd=0.0,
+                destination="USA",
+            )
+            for n, line, d, part, q in rows
+        ]
     )
 
 
 def bom(rows) -> pd.DataFrame:
     """rows: (parent, component, qty_per, scrap_rate, valid_from, valid_to)"""
     return pd.DataFrame(
-        [dict(parent=p, component=c, qty_per=float(q), scrap_rate=float(s),
-              valid_from=pd.Timestamp(f) if f else pd.NaT, valid_to=pd.Timestamp(t) if t else pd.NaT)
-         for p, c, q, s, f, t in rows]
+        [
+            dict(
+                parent=p,
+                component=c,
+                qty_per=float(q),
+                scrap_rate=float(s),
+                valid_from=pd.Timestamp(f) if f else pd.NaT,
+                valid_to=pd.Timestamp(t) if t else pd.NaT,
+            )
+            for p, c, q, s, f, t in rows
+        ]
     )
 
 
@@ -79,8 +108,20 @@ def test_three_lots_fifo_and_no_backfill():
     takes L2's 50 (20 short: L3 not yet in, and never back-filled), E3 30 on
     Jul 1 takes 30 of L3 → L3 keeps 50 open."""
     r = discharge(
-        imp([(1, 1, "2024-01-05", "R", 100), (2, 1, "2024-02-01", "R", 50), (3, 1, "2024-06-01", "R", 80)]),
-        exp([(11, 1, "2024-01-20", "R", 120), (12, 1, "2024-03-01", "R", 70), (13, 1, "2024-07-01", "R", 30)]),
+        imp(
+            [
+                (1, 1, "2024-01-05", "R", 100),
+                (2, 1, "2024-02-01", "R", 50),
+                (3, 1, "2024-06-01", "R", 80),
+            ]
+        ),
+        exp(
+            [
+                (11, 1, "2024-01-20", "R", 120),
+                (12, 1, "2024-03-01", "R", 70),
+                (13, 1, "2024-07-01", "R", 30),
+            ]
+        ),
         None,
     )
     assert allocs(r) == [("011", "R", "001", 100), ("012", "R", "002", 50), ("013", "R", "003", 30)]
@@ -92,7 +133,13 @@ def test_three_lots_fifo_and_no_backfill():
 def test_consumption_spans_several_lots_oldest_first():
     """Stock 30 + 40 + 50; one export of 100 takes 30, 40, then 30 of the third."""
     r = discharge(
-        imp([(1, 1, "2024-01-01", "A", 30), (2, 1, "2024-01-02", "A", 40), (3, 1, "2024-01-03", "A", 50)]),
+        imp(
+            [
+                (1, 1, "2024-01-01", "A", 30),
+                (2, 1, "2024-01-02", "A", 40),
+                (3, 1, "2024-01-03", "A", 50),
+            ]
+        ),
         exp([(11, 1, "2024-02-01", "A", 100)]),
         None,
     )
@@ -115,13 +162,21 @@ def test_import_after_export_is_not_available_and_reason_not_yet():
 
 def test_part_never_imported():
     r = discharge(imp([(1, 1, "2024-01-01", "A", 10)]), exp([(11, 1, "2024-03-01", "ZZ", 4)]), None)
-    assert r.shortfalls[["part_number", "reason"]].values.tolist() == [["ZZ", SHORTFALL_NEVER_IMPORTED]]
+    assert r.shortfalls[["part_number", "reason"]].values.tolist() == [
+        ["ZZ", SHORTFALL_NEVER_IMPORTED]
+    ]
 
 
 def test_lot_order_ties_broken_by_pedimento_then_line_as_number():
     """Same date: pedimento text order, then line 2 before line 10 (numeric)."""
     r = discharge(
-        imp([(5, 10, "2024-01-01", "A", 1), (5, 2, "2024-01-01", "A", 1), (4, 7, "2024-01-01", "A", 1)]),
+        imp(
+            [
+                (5, 10, "2024-01-01", "A", 1),
+                (5, 2, "2024-01-01", "A", 1),
+                (4, 7, "2024-01-01", "A", 1),
+            ]
+        ),
         exp([(11, 1, "2024-02-01", "A", 2)]),
         None,
     )
@@ -143,10 +198,19 @@ def test_bom_explosion_multi_level_with_scrap_and_shared_component():
     """FG = 2 SUB + 1 C (scrap 10 %); SUB = 3 C (scrap 0) + 1 D.
     10 FG consume C: 10×2×3 = 60 via SUB plus 10×1×1.1 = 11 direct = 71;
     D: 10×2×1 = 20.  Net C = 60 + 10 = 70, so 1 of the 71 is scrap."""
-    b = bom([("FG", "SUB", 2, 0, None, None), ("FG", "C", 1, 0.1, None, None),
-             ("SUB", "C", 3, 0, None, None), ("SUB", "D", 1, 0, None, None)])
-    r = discharge(imp([(1, 1, "2024-01-01", "C", 100), (2, 1, "2024-01-01", "D", 100)]),
-                  exp([(11, 1, "2024-02-01", "FG", 10)]), b)
+    b = bom(
+        [
+            ("FG", "SUB", 2, 0, None, None),
+            ("FG", "C", 1, 0.1, None, None),
+            ("SUB", "C", 3, 0, None, None),
+            ("SUB", "D", 1, 0, None, None),
+        ]
+    )
+    r = discharge(
+        imp([(1, 1, "2024-01-01", "C", 100), (2, 1, "2024-01-01", "D", 100)]),
+        exp([(11, 1, "2024-02-01", "FG", 10)]),
+        b,
+    )
     by_part = r.allocations.set_index("part_number")
     assert by_part.loc["C", "quantity"] == pytest.approx(71)
     assert by_part.loc["C", "net_quantity"] == pytest.approx(70)
@@ -158,8 +222,11 @@ def test_bom_explosion_multi_level_with_scrap_and_shared_component():
 def test_bom_version_by_export_date_and_inclusive_bounds():
     """V1 (until 2024-06-30, inclusive) uses 2 C; V2 (from 2024-07-01) uses 3 C."""
     b = bom([("FG", "C", 2, 0, None, "2024-06-30"), ("FG", "C", 3, 0, "2024-07-01", None)])
-    r = discharge(imp([(1, 1, "2024-01-01", "C", 1000)]),
-                  exp([(11, 1, "2024-06-30", "FG", 1), (12, 1, "2024-07-01", "FG", 1)]), b)
+    r = discharge(
+        imp([(1, 1, "2024-01-01", "C", 1000)]),
+        exp([(11, 1, "2024-06-30", "FG", 1), (12, 1, "2024-07-01", "FG", 1)]),
+        b,
+    )
     assert allocs(r) == [("011", "C", "001", 2), ("012", "C", "001", 3)]
 
 
@@ -170,7 +237,9 @@ def test_part_without_valid_bom_row_is_returned_as_is():
 
 
 def test_bom_cycle_names_the_parts():
-    b = bom([("A", "B", 1, 0, None, None), ("B", "C", 1, 0, None, None), ("C", "A", 1, 0, None, None)])
+    b = bom(
+        [("A", "B", 1, 0, None, None), ("B", "C", 1, 0, None, None), ("C", "A", 1, 0, None, None)]
+    )
     with pytest.raises(ImmexError, match=r"BOM cycle: .*A.*B.*C"):
         discharge(imp([(1, 1, "2024-01-01", "C", 5)]), exp([(11, 1, "2024-06-01", "A", 1)]), b)
 
@@ -182,18 +251,30 @@ def test_rows_that_never_coexist_are_not_a_cycle():
 
 
 def test_as_of_ignores_later_exports():
-    r = discharge(imp([(1, 1, "2024-01-01", "A", 10)]),
-                  exp([(11, 1, "2024-02-01", "A", 3), (12, 1, "2024-03-01", "A", 3)]), None,
-                  as_of="2024-02-15")
+    r = discharge(
+        imp([(1, 1, "2024-01-01", "A", 10)]),
+        exp([(11, 1, "2024-02-01", "A", 3), (12, 1, "2024-03-01", "A", 3)]),
+        None,
+        as_of="2024-02-15",
+    )
     assert opens(r) == {"001": 7}
     assert r.as_of == pd.Timestamp("2024-02-15")
 
 
 def test_deadlines_by_category_and_month_end_clamp():
     r = discharge(
-        imp([(1, 1, "2024-08-31", "A", 1, "MP"), (2, 1, "2024-08-31", "B", 1, "EE"),
-             (3, 1, "2024-08-31", "C", 1, "CT"), (4, 1, "2024-08-31", "D", 1, "AF")]),
-        exp([]) if False else exp([(11, 1, "2024-09-01", "X", 1)]), None, as_of="2026-03-01")
+        imp(
+            [
+                (1, 1, "2024-08-31", "A", 1, "MP"),
+                (2, 1, "2024-08-31", "B", 1, "EE"),
+                (3, 1, "2024-08-31", "C", 1, "CT"),
+                (4, 1, "2024-08-31", "D", 1, "AF"),
+            ]
+        ),
+        exp([]) if False else exp([(11, 1, "2024-09-01", "X", 1)]),
+        None,
+        as_of="2026-03-01",
+    )
     dl = dict(zip(r.balances["material_type"], r.balances["deadline"], strict=True))
     assert dl["MP"] == pd.Timestamp("2026-02-28")
     assert dl["EE"] == pd.Timestamp("2026-02-28")
@@ -207,28 +288,50 @@ def test_cff_rule_moves_missing_day_to_next_business_day():
     """2024-08-31 + 18 months: Feb 2026 has no 31st → 1 Mar 2026, a Sunday → Mon 2 Mar.
     2024-05-03 + 18 = 2025-11-03, a Monday (not the 3rd Monday holiday) → unchanged.
     2024-04-05 + 18 = Sun 2025-10-05 → Mon 2025-10-06."""
-    r = discharge(imp([(1, 1, "2024-08-31", "A", 1), (2, 1, "2024-05-03", "A", 1), (3, 1, "2024-04-05", "A", 1)]),
-                  exp([(11, 1, "2024-09-01", "X", 1)]), None, deadline_rule="cff")
+    r = discharge(
+        imp(
+            [
+                (1, 1, "2024-08-31", "A", 1),
+                (2, 1, "2024-05-03", "A", 1),
+                (3, 1, "2024-04-05", "A", 1),
+            ]
+        ),
+        exp([(11, 1, "2024-09-01", "X", 1)]),
+        None,
+        deadline_rule="cff",
+    )
     assert r.balances["deadline"].tolist() == [
-        pd.Timestamp("2025-10-06"), pd.Timestamp("2025-11-03"), pd.Timestamp("2026-03-02")]
+        pd.Timestamp("2025-10-06"),
+        pd.Timestamp("2025-11-03"),
+        pd.Timestamp("2026-03-02"),
+    ]
 
 
 def test_late_flag_when_drawn_after_deadline():
     """Lot of 2024-01-10 (deadline 2025-07-10): an export on 2025-07-10 is in
     time, one on 2025-07-11 is late — allowed, and flagged."""
-    r = discharge(imp([(1, 1, "2024-01-10", "A", 10)]),
-                  exp([(11, 1, "2025-07-10", "A", 1), (12, 1, "2025-07-11", "A", 1)]), None)
+    r = discharge(
+        imp([(1, 1, "2024-01-10", "A", 10)]),
+        exp([(11, 1, "2025-07-10", "A", 1), (12, 1, "2025-07-11", "A", 1)]),
+        None,
+    )
     assert r.allocations["late"].tolist() == [False, True]
 
 
 def test_allocated_value_is_the_share_of_customs_value():
-    r = discharge(imp([(1, 1, "2024-01-01", "A", 4, "MP", 1000.0)]), exp([(11, 1, "2024-02-01", "A", 1)]), None)
+    r = discharge(
+        imp([(1, 1, "2024-01-01", "A", 4, "MP", 1000.0)]),
+        exp([(11, 1, "2024-02-01", "A", 1)]),
+        None,
+    )
     assert r.allocations["value_mxn"].tolist() == [250.0]
     assert r.balances["open_value_mxn"].tolist() == [750.0]
 
 
 def test_empty_exports_leave_everything_open():
-    r = discharge(imp([(1, 1, "2024-01-01", "A", 4)]), exp([(11, 1, "2024-02-01", "A", 1)]).iloc[:0], None)
+    r = discharge(
+        imp([(1, 1, "2024-01-01", "A", 4)]), exp([(11, 1, "2024-02-01", "A", 1)]).iloc[:0], None
+    )
     assert opens(r) == {"001": 4} and r.allocations.empty and r.shortfalls.empty
 
 
@@ -249,10 +352,16 @@ def ledgers(draw):
         if (n, line) in used:
             continue
         used.add((n, line))
-        imports.append((n, line, DAY0 + timedelta(days=draw(st.integers(0, 60))),
-                        draw(st.sampled_from(PARTS)),
-                        draw(st.sampled_from([0.5, 1, 2, 3, 7.25, 10, 40])),
-                        draw(st.sampled_from(["MP", "EE", "CT", "AF"]))))
+        imports.append(
+            (
+                n,
+                line,
+                DAY0 + timedelta(days=draw(st.integers(0, 60))),
+                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from([0.5, 1, 2, 3, 7.25, 10, 40])),
+                draw(st.sampled_from(["MP", "EE", "CT", "AF"])),
+            )
+        )
     n_exp = draw(st.integers(0, 20))
     exports, used = [], set()
     for _ in range(n_exp):
@@ -260,18 +369,42 @@ def ledgers(draw):
         if (n, line) in used:
             continue
         used.add((n, line))
-        exports.append((n, line, DAY0 + timedelta(days=draw(st.integers(0, 70))),
-                        draw(st.sampled_from(PARTS)), draw(st.sampled_from([0.25, 1, 2, 5, 9]))))
+        exports.append(
+            (
+                n,
+                line,
+                DAY0 + timedelta(days=draw(st.integers(0, 70))),
+                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from([0.25, 1, 2, 5, 9])),
+            )
+        )
     # BOM: F* → S*/P*, S* → P* (acyclic by level), random versions
     rows = []
-    for parent, comps in (("F0", ["S0", "S1", "P0", "P1"]), ("F1", ["S0", "P2"]), ("S0", ["P0", "P1"]), ("S1", ["P2", "P1"])):
+    for parent, comps in (
+        ("F0", ["S0", "S1", "P0", "P1"]),
+        ("F1", ["S0", "P2"]),
+        ("S0", ["P0", "P1"]),
+        ("S1", ["P2", "P1"]),
+    ):
         for comp in comps:
             if draw(st.booleans()):
                 split = draw(st.integers(0, 70))
                 vf = DAY0 + timedelta(days=split) if draw(st.booleans()) else None
-                vt = DAY0 + timedelta(days=split + draw(st.integers(0, 30))) if draw(st.booleans()) else None
-                rows.append((parent, comp, draw(st.sampled_from([0.5, 1, 2, 3])),
-                             draw(st.sampled_from([0, 0, 0.02, 0.1])), vf, vt))
+                vt = (
+                    DAY0 + timedelta(days=split + draw(st.integers(0, 30)))
+                    if draw(st.booleans())
+                    else None
+                )
+                rows.append(
+                    (
+                        parent,
+                        comp,
+                        draw(st.sampled_from([0.5, 1, 2, 3])),
+                        draw(st.sampled_from([0, 0, 0.02, 0.1])),
+                        vf,
+                        vt,
+                    )
+                )
     as_of = DAY0 + timedelta(days=draw(st.integers(0, 80))) if draw(st.booleans()) else None
     return imports, exports, rows, as_of
 
@@ -292,7 +425,13 @@ def test_fast_engine_equals_reference(case):
     ref_alloc, ref_bal, ref_short = reference_discharge(i, e, b, as_of=as_of)
 
     def key(d):
-        return (d["export_pedimento"], d["export_line"], d["part_number"], d["import_pedimento"], d["import_line"])
+        return (
+            d["export_pedimento"],
+            d["export_line"],
+            d["part_number"],
+            d["import_pedimento"],
+            d["import_line"],
+        )
 
     got = {key(d): d["quantity"] for d in fast.allocations.to_dict("records")}
     want = {key(d): d["quantity"] for d in ref_alloc}
@@ -300,13 +439,23 @@ def test_fast_engine_equals_reference(case):
     for k in want:
         assert got[k] == pytest.approx(want[k], abs=1e-4)
 
-    got_open = {(d["import_pedimento"], d["import_line"]): d["open"] for d in fast.balances.to_dict("records")}
+    got_open = {
+        (d["import_pedimento"], d["import_line"]): d["open"]
+        for d in fast.balances.to_dict("records")
+    }
     for d in ref_bal:
-        assert got_open[(d["import_pedimento"], d["import_line"])] == pytest.approx(d["open"], abs=1e-4)
+        assert got_open[(d["import_pedimento"], d["import_line"])] == pytest.approx(
+            d["open"], abs=1e-4
+        )
 
-    got_s = {(d["export_pedimento"], d["export_line"], d["part_number"]): d["quantity"]
-             for d in fast.shortfalls.to_dict("records")}
-    want_s = {(d["export_pedimento"], d["export_line"], d["part_number"]): d["quantity"] for d in ref_short}
+    got_s = {
+        (d["export_pedimento"], d["export_line"], d["part_number"]): d["quantity"]
+        for d in fast.shortfalls.to_dict("records")
+    }
+    want_s = {
+        (d["export_pedimento"], d["export_line"], d["part_number"]): d["quantity"]
+        for d in ref_short
+    }
     assert got_s.keys() == want_s.keys()
     for k in want_s:
         assert got_s[k] == pytest.approx(want_s[k], abs=1e-4)
@@ -327,22 +476,94 @@ def _check_invariants(result, imports):
     # discharged per line = sum of its allocations
     per_line = a.groupby(["import_pedimento", "import_line"])["quantity"].sum()
     for r in b.itertuples():
-        assert per_line.get((r.import_pedimento, r.import_line), 0.0) == pytest.approx(r.discharged, abs=1e-4)
+        assert per_line.get((r.import_pedimento, r.import_line), 0.0) == pytest.approx(
+            r.discharged, abs=1e-4
+        )
     assert len(b) == len(imports)
 
 
 def test_invariants_on_the_demo_clients():
+    """On every demo client: the §3 invariants, and per export line and part
+    consumption (the BOM explosion) = allocated + shortfall."""
     from pathlib import Path
 
+    from immex_nb.discharge import explode
     from immex_nb.load import load
 
     root = Path(__file__).resolve().parents[1] / "data" / "demo"
-    clients = sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
-    if not clients:
-        pytest.skip("demo data not generated")
+    clients = sorted(p for p in root.iterdir() if p.is_dir())
+    assert clients, "the demo clients are committed under data/demo"
+    as_of = pd.Timestamp("2026-11-30")
     for folder in clients:
         ledger = load(folder)
-        r = discharge(ledger.imports, ledger.exports, ledger.bom, as_of="2026-11-30")
+        r = discharge(ledger.imports, ledger.exports, ledger.bom, as_of=as_of)
         _check_invariants(r, ledger.imports)
-        # consumption = allocated + shortfall per export line and part
-        assert len(r.allocations) > 0
+        exports = ledger.exports[ledger.exports["date"] <= as_of].reset_index(drop=True)
+        parts = pd.Index(
+            pd.unique(
+                pd.concat(
+                    [
+                        ledger.imports["part_number"],
+                        exports["part_number"],
+                        ledger.bom["parent"],
+                        ledger.bom["component"],
+                    ]
+                ).astype(str)
+            )
+        )
+        ev, part, gross, _net = explode(exports, ledger.bom, parts)
+        consumed = (
+            pd.DataFrame(
+                {
+                    "export_pedimento": exports["pedimento"].to_numpy()[ev],
+                    "export_line": exports["line"].to_numpy()[ev],
+                    "part_number": parts.to_numpy()[part],
+                    "quantity": gross / 1e6,
+                }
+            )
+            .groupby(["export_pedimento", "export_line", "part_number"])["quantity"]
+            .sum()
+        )
+        key = ["export_pedimento", "export_line", "part_number"]
+        covered = (
+            pd.concat(
+                [
+                    r.allocations[[*key, "quantity"]].astype(
+                        {"export_pedimento": str, "part_number": str}
+                    ),
+                    r.shortfalls[[*key, "quantity"]].astype(
+                        {"export_pedimento": str, "part_number": str}
+                    ),
+                ]
+            )
+            .groupby(key)["quantity"]
+            .sum()
+        )
+        assert len(consumed) > 100
+        pd.testing.assert_series_equal(
+            covered.sort_index(), consumed.sort_index(), check_exact=False, atol=1e-4
+        )
+
+
+def test_quantities_beyond_fixed_point_range_are_an_error_not_an_overflow():
+    """A pedimento number shifted into ``quantity`` (2.4e14 units = 2.4e20
+    micro-units) cannot be added up in int64: a clear ImmexError, not garbage."""
+    with pytest.raises(ImmexError, match="import quantity total .* beyond"):
+        discharge(
+            imp([(1, 1, "2024-01-01", "A", 244734204001234)]),
+            exp([(11, 1, "2024-02-01", "A", 1)]),
+            None,
+        )
+    b = bom([("FG", "C", 1e6, 0, None, None)])
+    with pytest.raises(ImmexError, match="exploded consumption total"):
+        discharge(imp([(1, 1, "2024-01-01", "C", 1)]), exp([(11, 1, "2024-02-01", "FG", 1e10)]), b)
+
+
+def test_unparseable_as_of_is_an_immex_error():
+    with pytest.raises(ImmexError, match="not a date"):
+        discharge(
+            imp([(1, 1, "2024-01-01", "A", 1)]),
+            exp([(11, 1, "2024-02-01", "A", 1)]),
+            None,
+            as_of="31/31/2024",
+        )

@@ -441,3 +441,26 @@ def test_exposure_for_can_show_the_ledger_as_it_stood(tmp_path):
     assert len(kept_result.balances) == 3 and len(asof_result.balances) == 2
     assert kept["imported_after_as_of"].sum() == 1
     assert not asof["imported_after_as_of"].any() and len(asof) == 2
+
+
+def test_inpc_flags_before_the_table_and_not_for_later_imports():
+    """As of 2025-06-30: an AF machine entered 2016-05-10 needs INPC Apr-2016,
+    before the table (2019-01) → flagged ``inpc_before_table``; a line entered
+    2025-08-01 (after as-of) has factor 1 and is not ``inpc_estimated``; a
+    2024-03-15 line uses Feb-2024 and May-2025, both in the table → no flag."""
+    b = frame(
+        balance(
+            import_pedimento="16 47 3420 6000001", import_date="2016-05-10", material_type="AF"
+        ),
+        balance(import_pedimento="25 47 3420 5000002", import_date="2025-08-01"),
+        balance(import_pedimento="24 47 3420 4000003", import_date="2024-03-15"),
+    )
+    e = exposure(b, "2025-06-30")
+    assert e["inpc_before_table"].tolist() == [True, False, False]
+    assert e["inpc_estimated"].tolist() == [True, False, False]
+    assert e["inpc_factor"].iloc[2] == 1.0 and e["imported_after_as_of"].iloc[2]
+    assert e.attrs["inpc_before_table"] == 1
+    # rows sorted by pedimento: 2016, 2024, 2025
+    assert e["inpc_factor"].iloc[1] == pytest.approx(
+        1.0473
+    )  # May-2025 140.012 / Feb-2024 133.681 = 1.04736… → 1.0473

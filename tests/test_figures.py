@@ -382,3 +382,27 @@ def test_kpi_sentence_reads_as_a_sentence():
     assert F.kpi_sentence(kpis, "es", client="Acme").startswith(
         "Acme: al <b>2025-06-30</b> hay 4 partidas abiertas"
     )
+
+
+def test_client_strings_are_escaped_in_html_helpers():
+    """A client called ``<script>alert(1)</script> & Co`` must reach HTML as text."""
+    from immex_nb.figures import client_banner, kpi_sentence
+
+    name = "<script>alert(1)</script> & Co"
+    banner = client_banner(name, "as of 2026-11-30")
+    assert "<script>" not in banner and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in banner
+    kpis = {
+        "as_of": "2026-11-30",
+        "open_lines": 1,
+        "open_value_mxn": 1.0,
+        "expired_lines": 0,
+        "expired_value_mxn": 0.0,
+        "due_lines": 0,
+        "due_value_mxn": 0.0,
+        "horizon_days": 90,
+        "exposure_total_mxn": 0.0,
+        "shortfall_count": 0,
+        "rejects_count": 0,
+    }
+    for lang in ("en", "es"):
+        assert "<script>" not in kpi_sentence(kpis, lang, client=name)
