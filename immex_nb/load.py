@@ -31,8 +31,9 @@ so ``read`` 4 = ``loaded`` 1 + ``rejected`` 3 (row 5 counts once).
 The steps, one function each: find and read the files as text
 (:mod:`immex_nb.readers`), match headers, reject empty rows, parse cells
 (missing or unparseable values), check values (pandera: quantity > 0,
-values ≥ 0, …), check BOM validity ranges, check duplicate keys, and keep the
-rows without problems with their canonical dtypes.  A file that cannot be used
+values ≥ 0, quantities within what the discharge can count, …), check BOM
+validity ranges, check duplicate keys, and keep the rows without problems
+with their canonical dtypes.  A file that cannot be used
 at all raises :class:`~immex_nb.errors.ImmexError`.
 
 Every step works on whole columns, so that a client with 300 000 import lines
@@ -695,8 +696,19 @@ FAST_PARSERS: dict[str, Callable[[pd.Series, bool], tuple[pd.Series, np.ndarray]
 # value checks on typed columns
 
 
+#: the quantities the discharge can count, per column: ``(smallest, largest)``.
+#: It counts in int64 micro-units (:data:`immex_nb.discharge.MICRO`): a
+#: quantity under 0.000001 rounds to nothing, and int64 holds at most about
+#: 9.2 × 10¹² units.  A quantity over 10¹² is a misplaced column (a pedimento
+#: number such as 244734204001234 in the quantity column), and a BOM
+#: ``qty_per`` over 1 000 000 units of a component per unit exported is no
+#: bill of materials.
+QUANTITY_RANGES = {"quantity": (1e-6, 1e12), "qty_per": (1e-6, 1e6)}
+
+
 def value_schema(table: Table):
-    """pandera schema for the sign rules of ``table`` (quantity > 0, values ≥ 0 …)."""
+    """pandera schema for the value rules of ``table``: the signs (quantity > 0,
+    values ≥ 0 …) and the range of the quantities (:data:`QUANTITY_RANGES`)."""
     import pandera.pandas as pa
 
     columns = {}
@@ -706,6 +718,11 @@ def value_schema(table: Table):
             checks.append(pa.Check(lambda s: s > 0, name="positive"))
         if c.non_negative:
             checks.append(pa.Check(lambda s: s >= 0, name="non_negative"))
+        if c.name in QUANTITY_RANGES:
+            low, high = QUANTITY_RANGES[c.name]
+            # a value ≤ 0 already fails "positive" (one reason per cell); NaN passes
+            checks.append(pa.Check(lambda s, low=low: ~((s > 0) & (s < low)), name="too_small"))
+            checks.append(pa.Check(lambda s, high=high: ~(s > high), name="too_large"))
         if checks:
             columns[c.name] = pa.Column(checks=checks, nullable=True, required=False)
     return pa.DataFrameSchema(columns, name=table.name)
@@ -714,7 +731,24 @@ def value_schema(table: Table):
 CHECK_REASONS = {
     "positive": "{column} must be greater than 0, got {value}",
     "non_negative": "{column} must be 0 or greater (not negative), got {value}",
+    "too_small": "{column} {value} is below the smallest {what} immex-nb keeps ({low})",
+    "too_large": (
+        "{column} {value} is implausibly large (over {high}{per}); check the column order"
+    ),
 }
+
+
+def _check_reason(check: str, column: str, value: str) -> str:
+    low, high = QUANTITY_RANGES.get(column, (0.0, 0.0))
+    per_unit = column == "qty_per"
+    return CHECK_REASONS[check].format(
+        column=column,
+        value=value,
+        what="quantity per unit" if per_unit else "quantity",
+        low=f"{low:.6f}",
+        high=f"{high:,.0f}",
+        per=" per unit" if per_unit else "",
+    )
 
 
 def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
@@ -730,7 +764,7 @@ def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
         for (column, check), group in cases.groupby(["column", "check"], sort=False):
             rows = group["index"].astype("int64").to_numpy()
             values = problems.text[column].loc[rows].tolist()
-            reasons = [CHECK_REASONS[check].format(column=column, value=v) for v in values]
+            reasons = [_check_reason(check, str(column), v) for v in values]
             problems.add_many(rows, str(column), reasons, values)
 
 

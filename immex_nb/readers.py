@@ -172,12 +172,8 @@ def read_raw(source: Source) -> RawTable:
     return _to_raw_table(source, frame, decimal_comma)
 
 
-def decode_bytes(data: bytes, name: str) -> str:
-    """UTF-8 (BOM or not), else Windows-1252; anything else is unreadable."""
-    return _decode(data, name)[0]
-
-
 def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """UTF-8 (BOM or not), else Windows-1252; anything else is unreadable."""
     if b"\x00" in data:
         raise ImmexError(f"{name}: not a text file (is it a spreadsheet saved with a .csv name?)")
     for encoding in ENCODINGS:

@@ -918,3 +918,121 @@ def test_spanish_headers_with_connector_words(tmp_path, write_client):
         "CHN",
         "EE",
     )
+
+
+# ---------------------------------------------------------------------------
+# quantities the discharge cannot count (int64 micro-units)
+
+
+@pytest.mark.parametrize(
+    ("table", "value", "reason"),
+    [
+        (
+            "imports",
+            "1e-07",
+            "quantity 1e-07 is below the smallest quantity immex-nb keeps (0.000001)",
+        ),
+        (
+            "imports",
+            "0.0000005",
+            "quantity 0.0000005 is below the smallest quantity immex-nb keeps (0.000001)",
+        ),
+        (
+            "imports",
+            "244734204001234",
+            "quantity 244734204001234 is implausibly large (over 1,000,000,000,000); "
+            "check the column order",
+        ),
+        (
+            "imports",
+            "1e400",  # reads as infinity
+            "quantity 1e400 is implausibly large (over 1,000,000,000,000); check the column order",
+        ),
+        (
+            "exports",
+            "1e-07",
+            "quantity 1e-07 is below the smallest quantity immex-nb keeps (0.000001)",
+        ),
+        (
+            "exports",
+            "1000000000001",
+            "quantity 1000000000001 is implausibly large (over 1,000,000,000,000); "
+            "check the column order",
+        ),
+    ],
+)
+def test_quantity_out_of_range_rejected(tmp_path, write_client, table, value, reason):
+    """Row 3's quantity rounds to 0 micro-units (1e-07 × 10⁶ = 0.1; 5e-07 × 10⁶
+    = 0.5, which rounds to even, 0) or is over 10¹²; row 2 loads, and read 2 =
+    loaded 1 + rejected 1."""
+    row = imp if table == "imports" else exp
+    folder = write_client(tmp_path, **{table: [row(), row(line="2", quantity=value)]})
+    ledger = load(folder)
+    r = only_reject(ledger)
+    assert (r["file"], r["row"], r["column"], r["value"], r["reason"]) == (
+        f"{table}.csv",
+        3,
+        "quantity",
+        value,
+        reason,
+    )
+    assert getattr(ledger, table)["line"].tolist() == [1]
+    s = ledger.summary().set_index("table")
+    assert s.loc[table, ["read", "loaded", "rejected"]].tolist() == [2, 1, 1]
+
+
+def test_quantity_range_limits_are_inclusive(tmp_path, write_client):
+    """0.000001 (1 micro-unit) and exactly 10¹² load; quantity ≤ 0 keeps its
+    single reason (no second 'below the smallest' reason)."""
+    imports = [
+        imp(quantity="0.000001"),
+        imp(line="2", quantity="1000000000000"),
+        imp(line="3", quantity="0"),
+        imp(line="4", quantity="-1e-07"),
+    ]
+    ledger = load(write_client(tmp_path, imports=imports))
+    assert ledger.imports["quantity"].tolist() == [0.000001, 1e12]
+    assert ledger.rejects[["row", "reason"]].values.tolist() == [
+        [4, "quantity must be greater than 0, got 0"],
+        [5, "quantity must be greater than 0, got -1e-07"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (
+            "0.0000001",
+            "qty_per 0.0000001 is below the smallest quantity per unit immex-nb keeps (0.000001)",
+        ),
+        (
+            "2000000",
+            "qty_per 2000000 is implausibly large (over 1,000,000 per unit); check the column order",
+        ),
+    ],
+)
+def test_bom_qty_per_out_of_range_rejected(tmp_path, write_client, value, reason):
+    good = {"parent": "FG", "component": "P-001", "qty_per": "1000000"}  # the limit itself loads
+    bom = [good, {**good, "component": "P-002", "qty_per": value}]
+    ledger = load(write_client(tmp_path, bom=bom))
+    r = only_reject(ledger)
+    assert (r["file"], r["row"], r["column"], r["value"], r["reason"]) == (
+        "bom.csv",
+        3,
+        "qty_per",
+        value,
+        reason,
+    )
+    assert ledger.bom["component"].tolist() == ["P-001"]
+    s = ledger.summary().set_index("table")
+    assert s.loc["bom", ["read", "loaded", "rejected"]].tolist() == [2, 1, 1]
+
+
+def test_validate_rejects_a_pedimento_in_the_quantity_column(tmp_path, write_client, capsys):
+    """The review case: the pedimento number shifted into quantity is a reject
+    (exit 1), not a row that overflows the discharge later."""
+    folder = write_client(tmp_path / "acme", imports=[imp(quantity="244734204001234")])
+    assert main(["validate", str(folder), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "imports.csv row 2, quantity" in out
+    assert "implausibly large" in out

@@ -30,18 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from immex_nb.datastage.compulsa import ISSUES
 from immex_nb.datastage.layouts import HEADER_LINES, HEADERS, RECORD_TYPES
 from immex_nb.errors import ImmexError
 from immex_nb.outputs import atomic_path
-
-ISSUES = (
-    "missing_in_datastage",
-    "missing_in_anexo24",
-    "clave_mismatch",
-    "date_mismatch",
-    "quantity_mismatch",
-    "value_mismatch",
-)
 
 #: canonical unit → Apéndice 7 unit code
 UOM_CODES = {
