@@ -718,6 +718,8 @@ def value_schema(table: Table):
             checks.append(pa.Check(lambda s: s > 0, name="positive"))
         if c.non_negative:
             checks.append(pa.Check(lambda s: s >= 0, name="non_negative"))
+        if c.kind == "float" and c.name not in QUANTITY_RANGES:  # "1e400" reads as inf
+            checks.append(pa.Check(lambda s: ~np.isinf(s), name="finite"))
         if c.name in QUANTITY_RANGES:
             low, high = QUANTITY_RANGES[c.name]
             # a value ≤ 0 already fails "positive" (one reason per cell); NaN passes
@@ -731,6 +733,7 @@ def value_schema(table: Table):
 CHECK_REASONS = {
     "positive": "{column} must be greater than 0, got {value}",
     "non_negative": "{column} must be 0 or greater (not negative), got {value}",
+    "finite": "{column} is not a finite number, got {value}",
     "too_small": "{column} {value} is below the smallest {what} immex-nb keeps ({low})",
     "too_large": (
         "{column} {value} is implausibly large (over {high}{per}); check the column order"

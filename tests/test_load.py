@@ -1036,3 +1036,12 @@ def test_validate_rejects_a_pedimento_in_the_quantity_column(tmp_path, write_cli
     out = capsys.readouterr().out
     assert "imports.csv row 2, quantity" in out
     assert "implausibly large" in out
+
+
+def test_infinite_money_is_a_reject(tmp_path, write_client):
+    """``1e400`` reads as infinity: a reject naming the column, not a silent inf."""
+    ledger = load(write_client(tmp_path, imports=[imp(value_mxn="1e400")]))
+    assert ledger.imports.empty
+    r = ledger.rejects.iloc[0]
+    assert (r["file"], r["row"], r["column"]) == ("imports.csv", 2, "value_mxn")
+    assert "not a finite number" in r["reason"]
