@@ -706,6 +706,10 @@ FAST_PARSERS: dict[str, Callable[[pd.Series, bool], tuple[pd.Series, np.ndarray]
 QUANTITY_RANGES = {"quantity": (1e-6, 1e12), "qty_per": (1e-6, 1e6)}
 
 
+#: duty rates above 1 (100 %) are taken for percentages typed as numbers
+DUTY_RATES = ("igi_rate", "prosec_rate")
+
+
 def value_schema(table: Table):
     """pandera schema for the value rules of ``table``: the signs (quantity > 0,
     values ≥ 0 …) and the range of the quantities (:data:`QUANTITY_RANGES`)."""
@@ -720,6 +724,8 @@ def value_schema(table: Table):
             checks.append(pa.Check(lambda s: s >= 0, name="non_negative"))
         if c.kind == "float" and c.name not in QUANTITY_RANGES:  # "1e400" reads as inf
             checks.append(pa.Check(lambda s: ~np.isinf(s), name="finite"))
+        if c.name in DUTY_RATES:  # 15 for 15 %: a common slip that multiplies duties by 100
+            checks.append(pa.Check(lambda s: ~(s > 1), name="percentage"))
         if c.name in QUANTITY_RANGES:
             low, high = QUANTITY_RANGES[c.name]
             # a value ≤ 0 already fails "positive" (one reason per cell); NaN passes
@@ -734,6 +740,9 @@ CHECK_REASONS = {
     "positive": "{column} must be greater than 0, got {value}",
     "non_negative": "{column} must be 0 or greater (not negative), got {value}",
     "finite": "{column} is not a finite number, got {value}",
+    "percentage": (
+        "{column} {value} looks like a percentage; rates are fractions: write 0.15 or 15% for 15 %"
+    ),
     "too_small": "{column} {value} is below the smallest {what} immex-nb keeps ({low})",
     "too_large": (
         "{column} {value} is implausibly large (over {high}{per}); check the column order"

@@ -1045,3 +1045,20 @@ def test_infinite_money_is_a_reject(tmp_path, write_client):
     r = ledger.rejects.iloc[0]
     assert (r["file"], r["row"], r["column"]) == ("imports.csv", 2, "value_mxn")
     assert "not a finite number" in r["reason"]
+
+
+def test_duty_rate_typed_as_a_percentage_is_a_reject(tmp_path, write_client):
+    """``igi_rate`` 15 would multiply the duty by 100; ``15%`` and 0.15 are fine."""
+    ledger = load(
+        write_client(
+            tmp_path,
+            imports=[
+                imp(igi_rate="15"),
+                imp(line="2", igi_rate="15%"),
+                imp(line="3", igi_rate="0.15"),
+            ],
+        )
+    )
+    assert ledger.imports["igi_rate"].tolist() == [0.15, 0.15]
+    r = ledger.rejects.iloc[0]
+    assert (r["row"], r["column"]) == (2, "igi_rate") and "looks like a percentage" in r["reason"]
