@@ -21,4 +21,12 @@ from immex_nb.errors import ImmexError  # noqa: E402
 from immex_nb.exposure import exposure  # noqa: E402
 from immex_nb.load import Ledger, load  # noqa: E402
 
-__all__ = ["DischargeResult", "ImmexError", "Ledger", "__version__", "discharge", "exposure", "load"]
+__all__ = [
+    "DischargeResult",
+    "ImmexError",
+    "Ledger",
+    "__version__",
+    "discharge",
+    "exposure",
+    "load",
+]

@@ -92,7 +92,9 @@ def add_months(dates, months, *, rule: str = "clamp") -> np.ndarray:
     return out.astype("datetime64[D]")
 
 
-def deadlines(dates, material_type: pd.Series, *, rule: str = "clamp", oea: bool = False) -> pd.Series:
+def deadlines(
+    dates, material_type: pd.Series, *, rule: str = "clamp", oea: bool = False
+) -> pd.Series:
     """Deadline per import line (``NaT`` for AF) as a ``datetime64[ns]`` Series."""
     mt = pd.Series(material_type).reset_index(drop=True)
     out = add_months(dates, limit_months(mt, oea=oea).to_numpy(), rule=rule)

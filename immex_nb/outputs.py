@@ -111,6 +111,4 @@ def write_manifest(
         "inputs": {str(p): sha256_file(p) for p in sorted(map(str, inputs))},
         "row_counts": dict(row_counts),
     }
-    return write_text(
-        Path(out_dir) / name, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    )
+    return write_text(Path(out_dir) / name, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

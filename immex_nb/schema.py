@@ -59,14 +59,34 @@ class Table:
         raise KeyError(name)
 
 
-_PED = Column("pedimento", "pedimento", aliases=("num_pedimento", "numero_pedimento", "no_pedimento", "pedimento_number"))
-_LINE = Column("line", "int", aliases=("partida", "linea", "secuencia", "secuencia_fraccion", "sec"), positive=True)
-_CLAVE = Column("clave", "str", aliases=("clave_pedimento", "cve_pedimento", "cve_ped", "clave_documento"))
+_PED = Column(
+    "pedimento",
+    "pedimento",
+    aliases=("num_pedimento", "numero_pedimento", "no_pedimento", "pedimento_number"),
+)
+_LINE = Column(
+    "line",
+    "int",
+    aliases=("partida", "linea", "secuencia", "secuencia_fraccion", "sec"),
+    positive=True,
+)
+_CLAVE = Column(
+    "clave", "str", aliases=("clave_pedimento", "cve_pedimento", "cve_ped", "clave_documento")
+)
 _DATE = Column("date", "date", aliases=("fecha", "fecha_entrada", "fecha_pago", "fecha_pedimento"))
-_PART = Column("part_number", "str", aliases=("numero_parte", "no_parte", "num_parte", "parte", "np", "part", "part_no"))
+_PART = Column(
+    "part_number",
+    "str",
+    aliases=("numero_parte", "no_parte", "num_parte", "parte", "np", "part", "part_no"),
+)
 _QTY = Column("quantity", "float", aliases=("cantidad", "qty", "cantidad_umc"), positive=True)
 _UOM = Column("uom", "str", required=False, aliases=("unidad", "umc", "unidad_medida", "um"))
-_USD = Column("value_usd", "float", aliases=("valor_usd", "valor_dolares", "valor_dls", "usd"), non_negative=True)
+_USD = Column(
+    "value_usd",
+    "float",
+    aliases=("valor_usd", "valor_dolares", "valor_dls", "usd"),
+    non_negative=True,
+)
 
 IMPORTS = Table(
     "imports",
@@ -77,16 +97,56 @@ IMPORTS = Table(
         _DATE,
         _PART,
         Column("description", "str", required=False, aliases=("descripcion", "desc")),
-        Column("fraccion", "str", required=False, aliases=("fraccion_arancelaria", "hs_code", "tariff_item")),
+        Column(
+            "fraccion",
+            "str",
+            required=False,
+            aliases=("fraccion_arancelaria", "hs_code", "tariff_item"),
+        ),
         _UOM,
         _QTY,
         _USD,
-        Column("value_mxn", "float", aliases=("valor_mxn", "valor_aduana", "valor_pesos", "mxn"), non_negative=True),
-        Column("origin", "str", required=False, aliases=("pais_origen", "origen", "country_of_origin"), default=""),
-        Column("material_type", "material", required=False, aliases=("tipo_material", "tipo", "categoria"), default="MP"),
-        Column("igi_rate", "float", required=False, aliases=("tasa_igi", "arancel", "igi"), default=0.0, non_negative=True),
-        Column("prosec_rate", "float", required=False, aliases=("tasa_prosec", "prosec"), non_negative=True),
-        Column("usmca_originating", "bool", required=False, aliases=("originario", "originario_tmec", "tmec_originating", "originating")),
+        Column(
+            "value_mxn",
+            "float",
+            aliases=("valor_mxn", "valor_aduana", "valor_pesos", "mxn"),
+            non_negative=True,
+        ),
+        Column(
+            "origin",
+            "str",
+            required=False,
+            aliases=("pais_origen", "origen", "country_of_origin"),
+            default="",
+        ),
+        Column(
+            "material_type",
+            "material",
+            required=False,
+            aliases=("tipo_material", "tipo", "categoria"),
+            default="MP",
+        ),
+        Column(
+            "igi_rate",
+            "float",
+            required=False,
+            aliases=("tasa_igi", "arancel", "igi"),
+            default=0.0,
+            non_negative=True,
+        ),
+        Column(
+            "prosec_rate",
+            "float",
+            required=False,
+            aliases=("tasa_prosec", "prosec"),
+            non_negative=True,
+        ),
+        Column(
+            "usmca_originating",
+            "bool",
+            required=False,
+            aliases=("originario", "originario_tmec", "tmec_originating", "originating"),
+        ),
     ),
     key=("pedimento", "line"),
 )
@@ -101,9 +161,28 @@ EXPORTS = Table(
         _PART,
         _QTY,
         _UOM,
-        Column("value_usd", "float", required=False, aliases=_USD.aliases, default=0.0, non_negative=True),
-        Column("destination", "str", required=False, aliases=("pais_destino", "destino", "country_of_destination"), default=""),
-        Column("us_duty_paid_usd", "float", required=False, aliases=("arancel_pagado_usd", "duty_paid_usd"), non_negative=True),
+        Column(
+            "value_usd",
+            "float",
+            required=False,
+            aliases=_USD.aliases,
+            default=0.0,
+            non_negative=True,
+        ),
+        Column(
+            "destination",
+            "str",
+            required=False,
+            aliases=("pais_destino", "destino", "country_of_destination"),
+            default="",
+        ),
+        Column(
+            "us_duty_paid_usd",
+            "float",
+            required=False,
+            aliases=("arancel_pagado_usd", "duty_paid_usd"),
+            non_negative=True,
+        ),
     ),
     key=("pedimento", "line"),
 )
@@ -113,10 +192,32 @@ BOM = Table(
     (
         Column("parent", "str", aliases=("padre", "producto", "producto_terminado", "ensamble")),
         Column("component", "str", aliases=("componente", "insumo", "material")),
-        Column("qty_per", "float", aliases=("cantidad_por", "consumo", "consumo_unitario", "qty"), positive=True),
-        Column("scrap_rate", "float", required=False, aliases=("merma", "tasa_merma", "desperdicio", "scrap"), default=0.0, non_negative=True),
-        Column("valid_from", "date", required=False, aliases=("vigencia_desde", "desde", "fecha_inicio", "inicio")),
-        Column("valid_to", "date", required=False, aliases=("vigencia_hasta", "hasta", "fecha_fin", "fin")),
+        Column(
+            "qty_per",
+            "float",
+            aliases=("cantidad_por", "consumo", "consumo_unitario", "qty"),
+            positive=True,
+        ),
+        Column(
+            "scrap_rate",
+            "float",
+            required=False,
+            aliases=("merma", "tasa_merma", "desperdicio", "scrap"),
+            default=0.0,
+            non_negative=True,
+        ),
+        Column(
+            "valid_from",
+            "date",
+            required=False,
+            aliases=("vigencia_desde", "desde", "fecha_inicio", "inicio"),
+        ),
+        Column(
+            "valid_to",
+            "date",
+            required=False,
+            aliases=("vigencia_hasta", "hasta", "fecha_fin", "fin"),
+        ),
     ),
     required_file=False,
 )

@@ -30,12 +30,16 @@ def explode_one(part, qty, when, bom_rows, *, scrap=True, depth=0):
         per = Fraction(str(r["qty_per"]))
         if scrap and not pd.isna(r["scrap_rate"]):
             per *= 1 + Fraction(str(r["scrap_rate"]))
-        for comp, q in explode_one(r["component"], qty * per, when, bom_rows, scrap=scrap, depth=depth + 1).items():
+        for comp, q in explode_one(
+            r["component"], qty * per, when, bom_rows, scrap=scrap, depth=depth + 1
+        ).items():
             out[comp] = out.get(comp, Fraction(0)) + q
     return out
 
 
-def reference_discharge(imports: pd.DataFrame, exports: pd.DataFrame, bom: pd.DataFrame, as_of=None):
+def reference_discharge(
+    imports: pd.DataFrame, exports: pd.DataFrame, bom: pd.DataFrame, as_of=None
+):
     """Return (allocations, balances, shortfalls) as lists of dicts."""
     bom_rows = bom.to_dict("records") if bom is not None else []
     if as_of is not None:
@@ -46,7 +50,9 @@ def reference_discharge(imports: pd.DataFrame, exports: pd.DataFrame, bom: pd.Da
     left = {(r["pedimento"], r["line"]): Fraction(str(r["quantity"])) for r in lots}
     consumptions = []
     for e in exports.to_dict("records"):
-        for comp, g in explode_one(e["part_number"], Fraction(str(e["quantity"])), e["date"], bom_rows).items():
+        for comp, g in explode_one(
+            e["part_number"], Fraction(str(e["quantity"])), e["date"], bom_rows
+        ).items():
             consumptions.append((e, comp, g))
     consumptions.sort(key=lambda c: (c[0]["date"], c[0]["pedimento"], int(c[0]["line"])))
     allocations, shortfalls = [], []

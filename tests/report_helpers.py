@@ -21,6 +21,15 @@ As of 2025-02-28 (press not yet imported, only the February export):
 ``beta`` — a client whose name and a description carry ``<script>``; one row
 of its imports has a negative quantity (1 reject).  ``broken`` — no
 ``exports.csv``: the loader raises, the report fails with that reason.
+
+``gamma`` — ``name = "<script>alert(1)</script> & Co"`` and ``prosec = false``
+in client.toml; nothing exported.  One good line (2025-03-05, MP, 100 units,
+MXN 10,000, general rate 10 %, PROSEC 5 %, a ``<script>`` in its
+description) and three rows rejected in the quantity column (rows 3, 4, 5:
+-1, 0, "many").  As of 2025-03-31 the line is in time and was imported in
+the as-of month (INPC factor 1).  Without PROSEC: IGI 1,000, DTA 80, VAT
+0.16 × 11,080 = 1,772.80 → exposure **2,852.80**; with PROSEC it would be
+500 + 80 + 0.16 × 10,580 = 2,272.80.
 """
 
 from __future__ import annotations
@@ -48,10 +57,30 @@ BETA_IMPORTS = f"""pedimento,line,clave,date,part_number,description,quantity,va
 BETA_EXPORTS = """pedimento,line,clave,date,part_number,quantity,value_usd,destination
 25 47 3420 5200001,1,RT,2025-03-20,WIRE-1,50,120,CAN
 """
+GAMMA_NAME = "<script>alert(1)</script> & Co"
+GAMMA_IMPORTS = """pedimento,line,clave,date,part_number,description,quantity,value_usd,value_mxn,origin,material_type,igi_rate,prosec_rate
+25 47 3420 6000001,1,IN,2025-03-05,GEAR-1,"Gear <script>alert(1)</script>",100,500,10000,CHN,MP,0.10,0.05
+25 47 3420 6000001,2,IN,2025-03-05,GEAR-2,Gear 2,-1,10,200,CHN,MP,0.10,0.05
+25 47 3420 6000001,3,IN,2025-03-05,GEAR-3,Gear 3,0,10,200,CHN,MP,0.10,0.05
+25 47 3420 6000001,4,IN,2025-03-05,GEAR-4,Gear 4,many,10,200,CHN,MP,0.10,0.05
+"""
+GAMMA_EXPORTS = "pedimento,line,clave,date,part_number,quantity,value_usd,destination\n"
+
+
+def write_gamma(folder: Path) -> Path:
+    """The ``gamma`` client folder (see the module docstring)."""
+    folder.mkdir(parents=True)
+    (folder / "imports.csv").write_text(GAMMA_IMPORTS, encoding="utf-8")
+    (folder / "exports.csv").write_text(GAMMA_EXPORTS, encoding="utf-8")
+    (folder / "client.toml").write_text(
+        f'name = "{GAMMA_NAME}"\nprosec = false\n', encoding="utf-8"
+    )
+    return folder
 
 
 def write_clients(root: Path) -> Path:
-    """``root/acme``, ``root/beta<script>…`` (folder ``beta``) and ``root/broken``."""
+    """``root/acme``, ``root/beta<script>…`` (folder ``beta``), ``root/broken``
+    and ``root/gamma``."""
     acme = root / "acme"
     acme.mkdir(parents=True)
     (acme / "imports.csv").write_text(ACME_IMPORTS, encoding="utf-8")
@@ -67,6 +96,7 @@ def write_clients(root: Path) -> Path:
     broken = root / "broken"
     broken.mkdir()
     (broken / "imports.csv").write_text(ACME_IMPORTS, encoding="utf-8")
+    write_gamma(root / "gamma")
     return root
 
 
@@ -74,7 +104,7 @@ _BATCH: dict = {}
 
 
 def batch_once(tmp_path_factory):
-    """Run the real report template once per test process on the three clients
+    """Run the real report template once per test process on the four clients
     (period 2025-03, 2 workers); return ``(data_root, out, BatchResult)``."""
     if "result" not in _BATCH:
         from immex_nb.report import run_batch

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from report_helpers import PERIOD, SCRIPT_NAME, batch_once, write_clients
+from report_helpers import (
+    GAMMA_NAME,
+    PERIOD,
+    SCRIPT_NAME,
+    batch_once,
+    write_clients,
+    write_gamma,
+)
 
 from immex_nb.errors import ImmexError
 from immex_nb.report import run_batch, validate_client_name
@@ -45,8 +52,13 @@ def test_good_clients_complete_broken_one_fails_exit_1(batch):
     _, out, result = batch
     assert result.exit_code == 1
     status = {(r.client, r.period): r.status for r in result.results}
-    assert status == {("acme", PERIOD): "ok", ("beta", PERIOD): "ok", ("broken", PERIOD): "failed"}
-    for client in ("acme", "beta"):
+    assert status == {
+        ("acme", PERIOD): "ok",
+        ("beta", PERIOD): "ok",
+        ("broken", PERIOD): "failed",
+        ("gamma", PERIOD): "ok",
+    }
+    for client in ("acme", "beta", "gamma"):
         folder = out / client / PERIOD
         assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
         assert json.loads((folder / "manifest.json").read_text())["status"] == "ok"
@@ -286,8 +298,8 @@ def test_rerun_overwrites_cleanly_with_the_fixture_template(tmp_path):
     """A client that worked, then lost its exports.csv: the rerun replaces the
     folder — no report.html of the earlier run survives next to the failure."""
     data = write_clients(tmp_path / "data")
-    shutil.rmtree(data / "broken")
-    shutil.rmtree(data / "beta")
+    for other in ("broken", "beta", "gamma"):
+        shutil.rmtree(data / other)
     out = tmp_path / "out"
     first = run_batch(
         data, [PERIOD], out, workers=1, template=FIXTURE_TEMPLATE, echo=False, progress=False
@@ -305,3 +317,282 @@ def test_rerun_overwrites_cleanly_with_the_fixture_template(tmp_path):
     assert second.exit_code == 1 and "exports.csv" in second.failed[0].reason
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "report.ipynb"]
     assert "could not be produced" in (out / "index.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- client strings, exposure, rejects
+
+
+@pytest.mark.slow
+def test_client_name_from_client_toml_is_escaped_in_report_html(batch):
+    """``name = "<script>alert(1)</script> & Co"`` shows as text: ``&lt;``,
+    ``&gt;`` and ``&amp;`` in report.html and index.html, never a live tag."""
+    _, out, _ = batch
+    report = (out / "gamma" / PERIOD / "report.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for page in (report, index):
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+        assert "<script>alert(1)" not in page.lower()
+    assert "Gear <script>" not in report  # the description of GEAR-1
+    written = json.loads((out / "gamma" / PERIOD / "kpis.json").read_text(encoding="utf-8"))
+    assert written["client_name"] == GAMMA_NAME  # JSON keeps the data as it is
+
+
+def test_report_exposure_is_exposure_for_with_the_clients_settings(tmp_path):
+    """gamma has ``prosec = false``: the report values its open line at the
+    general rate (2,852.80, see report_helpers), exactly
+    ``exposure_for(ledger, as_of, later_imports=False)``; with PROSEC it would
+    be 2,272.80.  acme (an import after the as-of date) agrees for both
+    months too."""
+    from immex_nb.exposure import exposure_for
+    from immex_nb.load import load
+    from immex_nb.report.sections import build_report_data
+
+    data_root = write_clients(tmp_path / "data")
+    gamma = load(data_root / "gamma")
+    expected, _ = exposure_for(gamma, "2025-03-31", later_imports=False)
+    data = build_report_data(data_root / "gamma", PERIOD)
+    assert data.kpis["exposure_total_mxn"] == pytest.approx(expected["total"].sum())
+    assert data.kpis["exposure_total_mxn"] == pytest.approx(2_852.80)
+    with_prosec, _ = exposure_for(gamma, "2025-03-31", later_imports=False, use_prosec=True)
+    assert with_prosec["total"].sum() == pytest.approx(2_272.80)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(data.current.exposure, expected)
+    acme = load(data_root / "acme")
+    acme_data = build_report_data(data_root / "acme", PERIOD)
+    for snap, as_of in ((acme_data.current, "2025-03-31"), (acme_data.previous, "2025-02-28")):
+        frame, _ = exposure_for(acme, as_of, later_imports=False)
+        pd.testing.assert_frame_equal(snap.exposure, frame)
+        assert not frame["imported_after_as_of"].any()
+
+
+def test_rejects_are_grouped_by_file_and_column(tmp_path):
+    """gamma's three bad quantities (rows 3, 4, 5: -1, 0, "many") have three
+    different reasons but are one group: imports.csv · quantity · 3 rows,
+    first row 3 with its reason."""
+    from immex_nb.load import load
+    from immex_nb.report.sections import rejects_by_column
+
+    rejects = load(write_gamma(tmp_path / "gamma")).rejects
+    assert rejects["reason"].nunique() == 3
+    g = rejects_by_column(rejects)
+    assert g.to_dict("records") == [
+        {
+            "file": "imports.csv",
+            "column": "quantity",
+            "rows": 3,
+            "first_row": 3,
+            "example": "quantity must be greater than 0, got -1",
+        }
+    ]
+    import pandas as pd
+
+    mixed = pd.DataFrame(
+        {
+            "file": ["exports.csv", "imports.csv", "imports.csv", "imports.csv"],
+            "row": [9, 7, 4, 4],
+            "column": ["date", "", "value_mxn", "value_mxn"],
+            "value": ["x", "", "a", "a"],
+            "reason": ["bad date 'x'", "value right of the header", "a at row 4", "again row 4"],
+        }
+    )
+    g = rejects_by_column(mixed)
+    assert list(zip(g["file"], g["column"], g["rows"], g["first_row"], strict=True)) == [
+        ("exports.csv", "date", 1, 9),
+        ("imports.csv", "", 1, 7),
+        ("imports.csv", "value_mxn", 1, 4),
+    ]
+    assert g.loc[g["column"] == "value_mxn", "example"].item() == "a at row 4"
+    assert rejects_by_column(mixed.iloc[0:0]).empty
+
+
+@pytest.mark.slow
+def test_data_quality_table_shows_one_line_per_column(batch):
+    _, out, _ = batch
+    report = (out / "gamma" / PERIOD / "report.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr>(.*?)</tr>", report, flags=re.S)
+    quality = [r for r in rows if ">imports.csv<" in r and ">quantity<" in r]
+    assert len(quality) == 1
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", quality[0])
+    assert cells == [
+        "imports.csv",
+        "quantity",
+        "3",
+        "3",
+        "quantity must be greater than 0, got -1",
+    ]
+    assert "quantity is not a number" not in report  # only one example reason per group
+
+
+# --------------------------------------------------------------------------- --template
+
+
+def test_report_cli_passes_template_to_run_batch(tmp_path, monkeypatch, capsys):
+    from immex_nb import report as report_pkg
+    from immex_nb.cli import main
+
+    data = write_clients(tmp_path / "data")
+    out = tmp_path / "out"
+    missing = tmp_path / "elsewhere" / "my_report.ipynb"
+    argv = ["report", "--data", str(data), "--period", PERIOD, "--out", str(out)]
+    # the real batch refuses a template that is not there, before running anything
+    assert main([*argv, "--template", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "my_report.ipynb" in err and "does not exist" in err
+    assert not out.exists() or not any(out.rglob("report.html"))
+    seen = {}
+
+    def fake_run_batch(*args, **kwargs):
+        seen.update(args=args, kwargs=kwargs)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(exit_code=0)
+
+    monkeypatch.setattr(report_pkg, "run_batch", fake_run_batch)
+    assert main([*argv, "--template", str(FIXTURE_TEMPLATE)]) == 0
+    assert seen["kwargs"]["template"] == str(FIXTURE_TEMPLATE)
+    assert main(argv) == 0 and seen["kwargs"]["template"] is None
+
+
+def test_missing_default_template_names_the_option(tmp_path, monkeypatch):
+    from immex_nb.report import batch as batch_mod
+
+    monkeypatch.delenv("IMMEX_NB_TEMPLATE", raising=False)
+    # as if installed outside a source checkout: no notebooks/ beside the package
+    monkeypatch.setattr(
+        batch_mod, "__file__", str(tmp_path / "site" / "immex_nb" / "report" / "batch.py")
+    )
+    with pytest.raises(ImmexError, match=r"--template PATH"):
+        default_template()
+
+
+# --------------------------------------------------------------------------- immex-nb demo
+
+
+@pytest.fixture
+def demo_calls(monkeypatch, tmp_path):
+    """``immex-nb demo`` with the batch and the demo generator replaced by
+    recorders: ``calls["batch"]`` = (root, periods) per run, ``calls["write"]``
+    = roots the generator was asked to fill (it writes the gamma client)."""
+    import immex_nb.demo
+    from immex_nb.report import demo as demo_mod
+
+    calls = {"batch": [], "write": []}
+
+    def fake_run_batch(root, periods, out, **kwargs):
+        from types import SimpleNamespace
+
+        calls["batch"].append((Path(root), list(periods)))
+        return SimpleNamespace(index=Path(out) / "index.html", exit_code=0)
+
+    def fake_write_demo(root):
+        calls["write"].append(Path(root))
+        write_gamma(Path(root) / "gamma")
+
+    monkeypatch.setattr(demo_mod, "run_batch", fake_run_batch)
+    monkeypatch.setattr(immex_nb.demo, "write_demo", fake_write_demo)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.setattr(demo_mod, "default_demo_root", lambda: repo / "data" / "demo")
+    monkeypatch.chdir(repo)
+    calls["repo"] = repo
+    return calls
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_demo_refuses_a_mistyped_folder_and_creates_nothing(demo_calls, tmp_path):
+    from immex_nb.report import cli_demo
+
+    typo = tmp_path / "dat" / "demo"
+    with pytest.raises(ImmexError, match=r"dat/demo does not exist.*imports\.csv"):
+        cli_demo(typo, tmp_path / "out")
+    assert not (tmp_path / "dat").exists()
+    assert demo_calls["write"] == [] and demo_calls["batch"] == []
+
+
+def test_demo_refuses_one_client_folder_and_leaves_it_alone(demo_calls, tmp_path):
+    from immex_nb.report import cli_demo
+
+    data = write_clients(tmp_path / "data")
+    before = _tree(data)
+    with pytest.raises(ImmexError, match="one client's folder"):
+        cli_demo(data / "acme", tmp_path / "out")
+    empty = tmp_path / "notes"
+    (empty / "misc").mkdir(parents=True)
+    (empty / "misc" / "readme.txt").write_text("no data here")
+    with pytest.raises(ImmexError, match=r"no client folder found in .*notes.*exports\.csv"):
+        cli_demo(empty, tmp_path / "out")
+    assert _tree(data) == before and _tree(empty) == ["misc", "misc/readme.txt"]
+    assert demo_calls["write"] == [] and demo_calls["batch"] == []
+
+
+def test_demo_finds_clients_in_any_capitals_and_workbooks(demo_calls, tmp_path):
+    """A folder named like a demo client but holding IMPORTS.CSV, and a
+    client whose tables are sheets of one workbook, are clients: the batch
+    runs on them (periods ending with acme's last date, 2025-04) and no demo
+    data is written over them."""
+    import pandas as pd
+    from report_helpers import ACME_EXPORTS, ACME_IMPORTS
+
+    from immex_nb.report import cli_demo
+    from immex_nb.report.demo import client_folders
+
+    root = tmp_path / "clients"
+    upper = root / "electronica-norte"
+    upper.mkdir(parents=True)
+    (upper / "IMPORTS.CSV").write_text(ACME_IMPORTS, encoding="utf-8")
+    (upper / "Exports.Csv").write_text(ACME_EXPORTS, encoding="utf-8")
+    book = root / "workbook-client"
+    book.mkdir()
+    with pd.ExcelWriter(book / "anexo24.xlsx") as xl:
+        for sheet, text in (("Imports", ACME_IMPORTS), ("EXPORTS", ACME_EXPORTS)):
+            rows = [line.split(",") for line in text.strip().splitlines()]
+            pd.DataFrame(rows[1:], columns=rows[0]).to_excel(xl, sheet_name=sheet, index=False)
+    (root / "archive").mkdir()  # a folder without client data is skipped
+    before = _tree(root)
+    assert client_folders(root) == ["electronica-norte", "workbook-client"]
+    assert cli_demo(root, tmp_path / "out") == 0
+    assert demo_calls["batch"] == [(root, ["2025-02", "2025-03", "2025-04"])]
+    assert demo_calls["write"] == [] and _tree(root) == before
+    assert (upper / "IMPORTS.CSV").read_text(encoding="utf-8") == ACME_IMPORTS
+
+
+def test_demo_writes_only_the_missing_default_folder(demo_calls, tmp_path):
+    from immex_nb.report import cli_demo
+
+    repo = demo_calls["repo"]
+    # "data/demo" from the repository = the default location: generated once
+    assert cli_demo("data/demo", tmp_path / "out") == 0
+    assert demo_calls["write"] == [Path("data/demo")]
+    assert demo_calls["batch"][-1] == (Path("data/demo"), ["2025-01", "2025-02", "2025-03"])
+    # present now: used as it is, not rewritten
+    assert cli_demo(None, tmp_path / "out", months=1) == 0
+    assert len(demo_calls["write"]) == 1
+    assert demo_calls["batch"][-1] == (repo / "data" / "demo", ["2025-03"])
+    # an existing but emptied default folder is not refilled either
+    shutil.rmtree(repo / "data" / "demo" / "gamma")
+    with pytest.raises(ImmexError, match="no client folder found"):
+        cli_demo(None, tmp_path / "out")
+    assert len(demo_calls["write"]) == 1
+
+
+def test_demo_cli_defaults_and_errors(tmp_path, capsys):
+    from immex_nb.cli import build_parser, main
+
+    args = build_parser().parse_args(["demo"])
+    assert args.data is None and args.template is None
+    typo = tmp_path / "dta"
+    assert main(["demo", "--data", str(typo), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "dta does not exist" in err and "Traceback" not in err
+    assert not typo.exists() and not (tmp_path / "out").exists()
+    # --template reaches the batch through demo too (checked before anything runs)
+    data = write_clients(tmp_path / "data")
+    missing = tmp_path / "nowhere.ipynb"
+    rc = main(
+        ["demo", "--data", str(data), "--out", str(tmp_path / "out"), "--template", str(missing)]
+    )
+    assert rc == 2 and "nowhere.ipynb does not exist" in capsys.readouterr().err

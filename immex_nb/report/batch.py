@@ -157,7 +157,8 @@ def default_template() -> Path:
             return candidate
     raise ImmexError(
         f"report template {TEMPLATE_NAME} not found in {package.parent / 'notebooks'}; "
-        "pass template=PATH or set IMMEX_NB_TEMPLATE"
+        "pass --template PATH (immex-nb report, immex-nb demo), template=PATH to run_batch, "
+        "or set IMMEX_NB_TEMPLATE"
     )
 
 

@@ -1,9 +1,15 @@
 """``immex-nb demo`` / ``make demo``: the report batch on the bundled demo clients.
 
-(Re)generates ``data/demo`` when it is missing (:func:`immex_nb.demo.write_demo`),
-reports the last ``months`` months that have data (e.g. the data end in
+Reports the last ``months`` months that have data (e.g. the data end in
 2025-06 and ``months=3`` → 2025-04, 2025-05, 2025-06) and prints where
 ``reports/index.html`` is.
+
+The demo clients are (re)generated (:func:`immex_nb.demo.write_demo`) only
+when the default demo folder — ``data/demo`` of the repository — is missing.
+Any other folder is used as given and never written to: a mistyped path, one
+client's folder passed by mistake (``data/demo/electronica-norte``) or a
+folder without client folders stops with an :class:`ImmexError` saying what
+a client folder must hold, instead of being filled with synthetic clients.
 """
 
 from __future__ import annotations
@@ -15,12 +21,54 @@ from pathlib import Path
 from immex_nb.errors import ImmexError
 from immex_nb.report.batch import discover_clients, run_batch
 
+#: the tables whose presence makes a folder a client folder
+CLIENT_TABLES = ["imports", "exports"]
+CLIENT_HINT = (
+    "a client folder holds imports.csv and exports.csv (any capitals), "
+    "or sheets named imports and exports in an .xlsx workbook"
+)
 
-def _has_clients(root: Path) -> bool:
-    if not root.is_dir():
+
+def default_demo_root() -> Path:
+    """``data/demo`` of the repository the package runs from."""
+    return Path(__file__).resolve().parent.parent.parent / "data" / "demo"
+
+
+def _is_client_folder(folder: Path) -> bool:
+    from immex_nb.readers import find_sources
+
+    try:
+        return bool(find_sources(folder, CLIENT_TABLES))
+    except ImmexError:
+        return True  # a table given twice or an unreadable workbook: a client, with a problem the batch reports
+    except OSError:
         return False
+
+
+def client_folders(root: Path) -> list[str]:
+    """Names of the folders under ``root`` that hold client data
+    (:func:`immex_nb.readers.find_sources`: any capitals, workbook sheets)."""
     good, _ = discover_clients(root)
-    return any((root / c / "imports.csv").is_file() or any((root / c).glob("*.xlsx")) for c in good)
+    return [name for name in good if _is_client_folder(root / name)]
+
+
+def check_data_root(root: Path) -> None:
+    """Raise :class:`ImmexError` unless ``root`` holds at least one client folder."""
+    if not root.exists():
+        raise ImmexError(
+            f"data root {root} does not exist; pass the folder that holds one folder per client; {CLIENT_HINT}"
+        )
+    if not root.is_dir():
+        raise ImmexError(
+            f"data root {root} is not a folder; pass the folder that holds one folder per client; {CLIENT_HINT}"
+        )
+    if client_folders(root):
+        return
+    if _is_client_folder(root):
+        raise ImmexError(
+            f"{root} is one client's folder; pass the folder above it, which holds one folder per client"
+        )
+    raise ImmexError(f"no client folder found in {root}; {CLIENT_HINT}")
 
 
 def last_periods(data_root: str | os.PathLike, months: int) -> list[str]:
@@ -52,18 +100,25 @@ def last_periods(data_root: str | os.PathLike, months: int) -> list[str]:
 
 
 def cli_demo(
-    data_root: str | os.PathLike,
-    out: str | os.PathLike,
+    data_root: str | os.PathLike | None = None,
+    out: str | os.PathLike = "reports",
     months: int = 3,
     workers: int | None = None,
+    *,
+    template: str | os.PathLike | None = None,
 ) -> int:
-    root = Path(data_root)
-    if not _has_clients(root):
+    """``immex-nb demo``: report the last ``months`` months of the clients
+    under ``data_root`` (default :func:`default_demo_root`, written first when
+    missing) into ``out``; returns the batch's exit code."""
+    default = default_demo_root()
+    root = Path(data_root) if data_root is not None else default
+    if not root.exists() and root.resolve() == default.resolve():
         from immex_nb.demo import write_demo
 
         print(f"immex-nb demo: writing demo clients to {root}", file=sys.stderr)
         write_demo(root)
+    check_data_root(root)
     periods = last_periods(root, months)
-    result = run_batch(root, periods, out, workers=workers)
+    result = run_batch(root, periods, out, workers=workers, template=template)
     print(f"Open {result.index.resolve()} in a browser.")
     return result.exit_code

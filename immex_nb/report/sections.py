@@ -118,7 +118,7 @@ TEXT = {
         "tmec_intro": "IGI on non-originating inputs of goods exported to the USA or Canada, less the duty paid there; due on the export pedimento or within 60 days by a complementary pedimento.",
         "tmec_table": "Payable by export pedimento (exports of the last 60 days)",
         "quality_intro": "Rows that failed validation are left out of every figure in this report. Fixing them at the source changes balances and exposure.",
-        "quality_table": "Rejected rows by file and reason",
+        "quality_table": "Rejected rows by file and column",
         "quality_files": "Files read",
         "ds_intro": "Anexo 24 (the client's records) compared with the SAT Data Stage held in the client folder.",
         "ds_findings": "Findings to clear with the customs broker",
@@ -196,7 +196,7 @@ TEXT = {
         "tmec_intro": "IGI de insumos no originarios de bienes exportados a EE. UU. o Canadá, menos el arancel pagado allá; se paga en el pedimento de exportación o dentro de 60 días con un pedimento complementario.",
         "tmec_table": "Por pagar por pedimento de exportación (exportaciones de los últimos 60 días)",
         "quality_intro": "Los renglones que no pasaron la validación quedan fuera de todas las cifras. Corregirlos en origen cambia saldos y exposición.",
-        "quality_table": "Renglones rechazados por archivo y motivo",
+        "quality_table": "Renglones rechazados por archivo y columna",
         "quality_files": "Archivos leídos",
         "ds_intro": "Anexo 24 (registros del cliente) comparado con el Data Stage del SAT en la carpeta del cliente.",
         "ds_findings": "Hallazgos por aclarar con el agente aduanal",
@@ -313,28 +313,17 @@ def _in(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp
 
 
 def snapshot(ledger, as_of: pd.Timestamp) -> Snapshot:
-    """Discharge, exposure, ageing and headline KPIs of ``ledger`` as of a date."""
+    """Discharge, exposure, ageing and headline KPIs of ``ledger`` as of a date.
+
+    The discharge and exposure are :func:`immex_nb.exposure.exposure_for` with
+    ``later_imports=False`` (the ledger as it stood on ``as_of``; PROSEC, fine
+    rate, deadline rule and OEA from the client's settings) — the same
+    computation as the ``exposure`` command and the notebooks."""
     from immex_nb.ageing import ageing
-    from immex_nb.discharge import discharge
-    from immex_nb.exposure import exposure
+    from immex_nb.exposure import exposure_for
     from immex_nb.kpis import headline_kpis
 
-    s = ledger.settings
-    imports = ledger.imports.loc[pd.to_datetime(ledger.imports["date"]) <= as_of]
-    result = discharge(
-        imports,
-        ledger.exports,
-        ledger.bom,
-        as_of=as_of,
-        deadline_rule=getattr(s, "deadline_rule", "clamp"),
-        oea=bool(getattr(s, "oea", False)),
-    )
-    exp = exposure(
-        result.balances,
-        as_of,
-        fine_rate=float(getattr(s, "fine_rate", 0.0)),
-        use_prosec=bool(getattr(s, "prosec", True)),
-    )
+    exp, result = exposure_for(ledger, as_of, later_imports=False)
     aged = ageing(result.balances, as_of)
     kpis = headline_kpis(result, exp, ledger.rejects)
     return Snapshot(as_of, result, exp, aged, kpis)
@@ -762,6 +751,7 @@ def _cell(value: object, kind: str) -> str:
 #: table headers in Spanish (html_table translates when lang="es")
 HEADERS_ES = {
     "Anexo 24 MXN": "Anexo 24 MXN",
+    "Column": "Columna",
     "Component": "Componente",
     "DTA": "DTA",
     "Data Stage MXN": "Data Stage MXN",
@@ -772,6 +762,7 @@ HEADERS_ES = {
     "Detail": "Detalle",
     "Due date": "Vence",
     "Duty paid abroad (credit) MXN": "Arancel pagado en destino (crédito) MXN",
+    "Example reason": "Ejemplo de motivo",
     "Export date": "Fecha de exportación",
     "Export pedimento": "Pedimento de exportación",
     "Exported part": "Parte exportada",
@@ -874,6 +865,28 @@ BUCKET_BADGES = {
     "Due in more than 90 days": "ix-ok",
     "No time limit (AF)": "ix-info",
 }
+
+
+def rejects_by_column(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejects grouped by ``(file, column)``: ``rows`` (distinct rows), the
+    ``first_row`` and the reason given for it (``example``); most rows first.
+
+    Reasons quote the cell (``quantity '-5' is not positive``), so grouping
+    by reason would give one group per row.  Three bad quantities in rows 3,
+    7 and 9 of imports.csv → one line: imports.csv, quantity, 3 rows, first
+    row 3 and row 3's reason.  Problems of a whole row (no column) group under
+    ``column = ""``."""
+    cols = ["file", "column", "rows", "first_row", "example"]
+    if rejects is None or rejects.empty:
+        return pd.DataFrame(columns=cols)
+    r = rejects.assign(
+        file=rejects["file"].astype(object).fillna("").astype(str),
+        column=rejects["column"].astype(object).fillna("").astype(str),
+    ).sort_values(["file", "column", "row"], kind="stable")
+    g = r.groupby(["file", "column"], sort=True, dropna=False)
+    out = g.agg(rows=("row", "nunique"), first_row=("row", "first"), example=("reason", "first"))
+    out = out.reset_index().sort_values(["rows", "file", "column"], ascending=[False, True, True])
+    return out[cols].reset_index(drop=True)
 
 
 class ReportView:
@@ -1452,21 +1465,17 @@ class ReportView:
         )
         rej = d.tables["Rejects"]
         if len(rej):
-            g = (
-                rej.groupby(["file", "reason"], sort=True)
-                .agg(rows=("row", "nunique"), example_row=("row", "min"))
-                .reset_index()
-                .sort_values("rows", ascending=False)
-            )
+            g = rejects_by_column(rej)
             parts.append(f"<h3>{_e(_t(lang, 'quality_table'))}</h3>")
             parts.append(
                 html_table(
                     g,
                     [
                         ("file", "File", "text"),
-                        ("reason", "Reason", "text"),
+                        ("column", "Column", "text"),
                         ("rows", "Rows", "int"),
-                        ("example_row", "First row", "int"),
+                        ("first_row", "First row", "int"),
+                        ("example", "Example reason", "text"),
                     ],
                     sheet="Rejects",
                     lang=lang,
