@@ -52,7 +52,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -585,11 +585,3 @@ def _print_summary(result: BatchResult) -> None:
     for r in bad:
         print(f"  FAILED {r.client} {r.period}: {r.reason}", file=sys.stderr)
     print(f"index: {result.index.resolve()}", file=sys.stderr)
-
-
-def result_as_dict(result: BatchResult) -> dict:
-    return {
-        "out": str(result.out),
-        "seconds": result.seconds,
-        "results": [asdict(r) for r in result.results],
-    }
