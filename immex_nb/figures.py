@@ -8,15 +8,10 @@ template (registered once, on import), one colour per material type and per
 deadline bucket, and labels that say what a code means — a consultant's client
 reads "Inputs / raw materials (MP)", never a bare ``MP``.
 
-Money is formatted in Python, not left to d3, so a hover says exactly what a
-table says::
-
-    >>> fmt_money(1234567.891)
-    'MXN 1,234,568'
-    >>> fmt_money(1234567.891, "USD", decimals=2)
-    'USD 1,234,567.89'
-    >>> fmt_money_short(1234567.891)
-    'MXN 1.23 M'
+Money is formatted in Python by :mod:`immex_nb.fmt`, not left to d3, so a
+hover says exactly what a table of the report says: ``MXN 1,234,568`` in a
+hover, ``MXN 1.23 M`` on a bar, ``MXN -1,234`` for a negative amount and
+``–`` for a missing one.
 
 Worked example — the exposure waterfall of one expired line with
 ``open_value_mxn`` 100,000, IGI 10 %: IGI 10,000, DTA 800, IVA
@@ -40,6 +35,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from immex_nb import fmt
 from immex_nb.ageing import BUCKETS
 from immex_nb.schema import MATERIAL_LABELS, MATERIAL_TYPES
 
@@ -430,10 +426,10 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def text(key: str, lang: str = "en", **fmt: object) -> str:
-    """A UI string in ``lang`` (``"en"``/``"es"``), formatted with ``fmt``."""
+def text(key: str, lang: str = "en", **values: object) -> str:
+    """A UI string in ``lang`` (``"en"``/``"es"``), formatted with ``values``."""
     s = TEXT[_lang(lang)][key]
-    return s.format(**fmt) if fmt else s
+    return s.format(**values) if values else s
 
 
 def material_label(code: object, lang: str = "en") -> str:
@@ -462,60 +458,6 @@ def country_label(code: object, lang: str = "en") -> str:
 def month_label(ts: pd.Timestamp, lang: str = "en") -> str:
     """``Timestamp('2026-03-01')`` → ``"Mar 2026"`` / ``"mar 2026"``."""
     return f"{MONTHS[_lang(lang)][ts.month - 1]} {ts.year}"
-
-
-def _is_missing(value: object) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_money(value: object, currency: str = "MXN", *, decimals: int = 0) -> str:
-    """``1234567.891`` → ``"MXN 1,234,568"``; negative → ``"-MXN 1,234"``; missing → ``"—"``."""
-    if _is_missing(value):
-        return "—"
-    v = float(value)
-    sign = "-" if v < 0 and round(abs(v), decimals) != 0 else ""
-    return f"{sign}{currency} {abs(v):,.{decimals}f}"
-
-
-def fmt_money_short(value: object, currency: str = "MXN") -> str:
-    """Compact money for bar labels: ``1234567`` → ``"MXN 1.23 M"``, ``45600`` → ``"MXN 45.6 k"``."""
-    if _is_missing(value):
-        return "—"
-    v = float(value)
-    a = abs(v)
-    sign = "-" if v < 0 else ""
-    if a >= 1e9:
-        body = f"{a / 1e9:.2f} B"
-    elif a >= 1e6:
-        body = f"{a / 1e6:.2f} M"
-    elif a >= 1e3:
-        body = f"{a / 1e3:.1f} k"
-    else:
-        body = f"{a:,.0f}"
-    return f"{sign}{currency} {body}"
-
-
-def fmt_pct(value: object, decimals: int = 1) -> str:
-    """``0.0825`` → ``"8.2%"``."""
-    if _is_missing(value):
-        return "—"
-    return f"{float(value) * 100:.{decimals}f}%"
-
-
-def fmt_quantity(value: object) -> str:
-    if _is_missing(value):
-        return "—"
-    v = float(value)
-    return f"{v:,.0f}" if v == round(v) else f"{v:,.4f}".rstrip("0").rstrip(".")
-
-
-def fmt_date(value: object) -> str:
-    if _is_missing(value):
-        return "—"
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def currency_of(value_column: str) -> str:
@@ -660,7 +602,7 @@ def _stack_totals(fig: go.Figure, xs: list, totals: list[float], currency: str) 
             fig.add_annotation(
                 x=x,
                 y=t,
-                text=fmt_money_short(t, currency),
+                text=fmt.money(t, currency, short=True),
                 showarrow=False,
                 yshift=10,
                 font=dict(size=11, color=MUTED),
@@ -772,7 +714,7 @@ def ageing_bars(
             ys.append(float(s))
             hover.append(
                 f"<b>{material_label(cat, lang)}</b><br>{bucket_display(b, lang)}<br>"
-                f"{fmt_money(s, currency)}<br>{int(n):,} {text('lines', lang)}"
+                f"{fmt.money(s, currency)}<br>{int(n):,} {text('lines', lang)}"
             )
         fig.add_trace(
             go.Bar(
@@ -836,7 +778,7 @@ def deadline_calendar(
             )
             ys.append(s)
             hover.append(
-                f"<b>{label}</b> · {material_label(cat, lang)}<br>{fmt_money(s, currency)}<br>{n:,} {text('lines', lang)}"
+                f"<b>{label}</b> · {material_label(cat, lang)}<br>{fmt.money(s, currency)}<br>{n:,} {text('lines', lang)}"
             )
         fig.add_trace(
             go.Bar(
@@ -875,10 +817,10 @@ def exposure_waterfall(
             x=labels,
             y=values,
             measure=["relative"] * len(steps) + ["total"],
-            text=[fmt_money_short(v, currency) for v in values],
+            text=[fmt.money(v, currency, short=True) for v in values],
             textposition="outside",
             hovertext=[
-                f"<b>{lbl}</b><br>{fmt_money(v, currency)}"
+                f"<b>{lbl}</b><br>{fmt.money(v, currency)}"
                 for lbl, v in zip(labels, values, strict=True)
             ],
             hoverinfo="text",
@@ -919,7 +861,7 @@ def origin_treemap(
         [],
         [],
     )
-    hover.append(f"<b>{root}</b><br>{fmt_money(values[0], currency)}")
+    hover.append(f"<b>{root}</b><br>{fmt.money(values[0], currency)}")
     colors.append("#F2F4F7")
     other = "other parts" if lang == "en" else "otras partes"
     for i, (org, parts) in enumerate(by_part.groupby(level=0, sort=False)):
@@ -930,7 +872,7 @@ def origin_treemap(
         labels.append(country_label(org, lang))
         parents.append("all")
         values.append(org_total)
-        hover.append(f"<b>{country_label(org, lang)}</b><br>{fmt_money(org_total, currency)}")
+        hover.append(f"<b>{country_label(org, lang)}</b><br>{fmt.money(org_total, currency)}")
         color = COLORWAY[i % len(COLORWAY)]
         colors.append(color)
         shown = parts.iloc[:max_parts]
@@ -939,7 +881,7 @@ def origin_treemap(
             labels.append(str(part))
             parents.append(oid)
             values.append(float(v))
-            hover.append(f"<b>{part}</b> · {country_label(org, lang)}<br>{fmt_money(v, currency)}")
+            hover.append(f"<b>{part}</b> · {country_label(org, lang)}<br>{fmt.money(v, currency)}")
             colors.append(color)
         rest = parts.iloc[max_parts:]
         if len(rest):
@@ -947,7 +889,7 @@ def origin_treemap(
             labels.append(f"{len(rest)} {other}")
             parents.append(oid)
             values.append(float(rest.sum()))
-            hover.append(f"{len(rest)} {other}<br>{fmt_money(rest.sum(), currency)}")
+            hover.append(f"{len(rest)} {other}<br>{fmt.money(rest.sum(), currency)}")
             colors.append(color)
     fig = go.Figure(
         go.Treemap(
@@ -1001,11 +943,11 @@ def top_open_pedimentos(
     agg = agg.sort_values("value", ascending=False).head(n).iloc[::-1]
     hover = []
     for ped, r in agg.iterrows():
-        h = f"<b>{ped}</b><br>{fmt_money(r['value'], currency)}<br>{int(r['lines'])} {text('lines', lang)}"
+        h = f"<b>{ped}</b><br>{fmt.money(r['value'], currency)}<br>{int(r['lines'])} {text('lines', lang)}"
         if "import_date" in agg.columns:
-            h += f"<br>{text('import_date', lang)}: {fmt_date(r['import_date'])}"
+            h += f"<br>{text('import_date', lang)}: {fmt.date(r['import_date'])}"
         if "deadline" in agg.columns:
-            h += f"<br>{text('earliest_deadline', lang)}: {fmt_date(r['deadline'])}"
+            h += f"<br>{text('earliest_deadline', lang)}: {fmt.date(r['deadline'])}"
         hover.append(h)
     status = ["expired" if e else "in_time" for e in agg["expired"]]
     fig = go.Figure()
@@ -1023,7 +965,7 @@ def top_open_pedimentos(
                 hovertext=[h for h, m in zip(hover, mask, strict=True) if m],
                 hoverinfo="text",
                 text=[
-                    fmt_money_short(v, currency)
+                    fmt.money(v, currency, short=True)
                     for v, m in zip(agg["value"], mask, strict=True)
                     if m
                 ],
@@ -1049,19 +991,19 @@ def top_open_pedimentos(
 
 def _cell_text(col: str, series: pd.Series, lang: str = "en") -> list[str]:
     if pd.api.types.is_datetime64_any_dtype(series):
-        return [fmt_date(v) for v in series]
+        return [fmt.date(v) for v in series]
     if col.endswith("_mxn") or col in ("total", "igi_mx", "credit", "payable"):
-        return [fmt_money(v, "MXN") for v in series]
+        return [fmt.money(v, "MXN") for v in series]
     if col.endswith("_usd"):
-        return [fmt_money(v, "USD") for v in series]
+        return [fmt.money(v, "USD") for v in series]
     if pd.api.types.is_bool_dtype(series):
         yes, no = ("yes", "no") if lang == "en" else ("sí", "no")
-        return ["" if _is_missing(v) else yes if v else no for v in series]
+        return ["" if fmt.is_missing(v) else yes if v else no for v in series]
     if col == "material_type":
         return [str(v) for v in series]
     if pd.api.types.is_float_dtype(series):
-        return [fmt_quantity(v) for v in series]
-    return ["" if _is_missing(v) else str(v) for v in series]
+        return [fmt.quantity(v) for v in series]
+    return ["" if fmt.is_missing(v) else str(v) for v in series]
 
 
 #: characters a table row holds across the figure's width (≈ 1,100 px at 12 px)
@@ -1190,7 +1132,7 @@ def cost_bars(
                 name=name,
                 marker_color=COMPONENT_COLORS.get(str(comp)),
                 hovertext=[
-                    f"<b>{xl}</b><br>{name}: {fmt_money(v, currency)}"
+                    f"<b>{xl}</b><br>{name}: {fmt.money(v, currency)}"
                     for xl, v in zip(xs, ys, strict=True)
                 ],
                 hoverinfo="text",
@@ -1233,10 +1175,10 @@ def sensitivity_heatmap(
     xs = [x_format.format(v) for v in pivot.columns]
     ys = [y_format.format(v) for v in pivot.index]
     zs = pivot.to_numpy(dtype=float)
-    labels = [[fmt_money_short(v, currency) for v in row] for row in zs]
+    labels = [[fmt.money(v, currency, short=True) for v in row] for row in zs]
     hover = [
         [
-            f"{x_title or x}: {xs[j]}<br>{y_title or y}: {ys[i]}<br><b>{fmt_money(zs[i, j], currency)}</b>"
+            f"{x_title or x}: {xs[j]}<br>{y_title or y}: {ys[i]}<br><b>{fmt.money(zs[i, j], currency)}</b>"
             for j in range(len(xs))
         ]
         for i in range(len(ys))
@@ -1271,11 +1213,12 @@ def regime_costs(result, *, lang: str = "en", per_year: bool = True) -> go.Figur
     are then ``result.totals.per_year_mxn``.
     """
     costs = result.regimes.copy()
-    years = float(result.years) if per_year and result.years else 1.0
-    costs["amount_mxn"] = costs["amount_mxn"].astype("float64") / years
+    costs["amount_mxn"] = costs["amount_mxn"].astype("float64")
+    if per_year:
+        costs["amount_mxn"] = result.per_year(costs["amount_mxn"])
     costs["regime"] = costs["regime"].astype(str)
     es = _lang(lang) == "es"
-    period = f"{fmt_date(result.start)} – {fmt_date(result.end)}"
+    period = f"{fmt.date(result.start)} – {fmt.date(result.end)}"
     if per_year:
         title = (
             f"Costo anual por régimen de IVA (periodo {period})"
@@ -1353,16 +1296,16 @@ def kpi_sentence(kpis: Mapping[str, object], lang: str = "en", client: str = "")
     who = f"{html.escape(client)}: " if client else ""
     if _lang(lang) == "es":
         return (
-            f"{who}{'al' if client else 'Al'} <b>{kpis['as_of']}</b> hay {kpis['open_lines']:,} partidas abiertas por "
-            f"<b>{fmt_money(kpis['open_value_mxn'])}</b>; {kpis['expired_lines']:,} vencidas por "
-            f"<b>{fmt_money(kpis['expired_value_mxn'])}</b> y {kpis['due_lines']:,} que vencen en "
-            f"{kpis['horizon_days']} días o menos por {fmt_money(kpis['due_value_mxn'])}. Regularizar hoy todo "
-            f"lo abierto costaría <b>{fmt_money(kpis['exposure_total_mxn'])}</b>."
+            f"{who}{'al' if client else 'Al'} <b>{kpis['as_of']}</b> hay {fmt.count(kpis['open_lines'])} partidas abiertas por "
+            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; {fmt.count(kpis['expired_lines'])} vencidas por "
+            f"<b>{fmt.money(kpis['expired_value_mxn'])}</b> y {fmt.count(kpis['due_lines'])} que vencen en "
+            f"{kpis['horizon_days']} días o menos por {fmt.money(kpis['due_value_mxn'])}. Regularizar hoy todo "
+            f"lo abierto costaría <b>{fmt.money(kpis['exposure_total_mxn'])}</b>."
         )
     return (
-        f"{who}{'as' if client else 'As'} of <b>{kpis['as_of']}</b>, {kpis['open_lines']:,} import lines are open, worth "
-        f"<b>{fmt_money(kpis['open_value_mxn'])}</b>; {kpis['expired_lines']:,} of them have expired "
-        f"(<b>{fmt_money(kpis['expired_value_mxn'])}</b>) and {kpis['due_lines']:,} fall due within "
-        f"{kpis['horizon_days']} days ({fmt_money(kpis['due_value_mxn'])}). Regularising everything open "
-        f"today would cost <b>{fmt_money(kpis['exposure_total_mxn'])}</b>."
+        f"{who}{'as' if client else 'As'} of <b>{kpis['as_of']}</b>, {fmt.count(kpis['open_lines'])} import lines are open, worth "
+        f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; {fmt.count(kpis['expired_lines'])} of them have expired "
+        f"(<b>{fmt.money(kpis['expired_value_mxn'])}</b>) and {fmt.count(kpis['due_lines'])} fall due within "
+        f"{kpis['horizon_days']} days ({fmt.money(kpis['due_value_mxn'])}). Regularising everything open "
+        f"today would cost <b>{fmt.money(kpis['exposure_total_mxn'])}</b>."
     )

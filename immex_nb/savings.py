@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from immex_nb import fmt
 from immex_nb.ageing import as_timestamp
 from immex_nb.errors import ImmexError
 from immex_nb.rates import Rates, resolve
@@ -172,11 +173,19 @@ def period_years(start: pd.Timestamp, end: pd.Timestamp) -> float:
     return (stop - start).days / 365.25
 
 
+def _per_year(amount, years: float):
+    """``amount`` (number or Series) ÷ ``years``; NaN for a period of no length."""
+    return amount / years if years > 0 else amount * np.nan
+
+
 @dataclass(frozen=True)
 class SavingsResult:
     """``regimes``: tidy ``regime, component, amount_mxn`` (plot-ready);
     ``totals``: ``regime, total_mxn, per_year_mxn``; ``summary``: tidy
-    ``metric, amount_mxn``; ``tmec``: the T-MEC 2.5 lines."""
+    ``metric, amount_mxn``; ``tmec``: the T-MEC 2.5 lines.
+
+    Amounts are for the period; :meth:`per_year` turns any of them into an
+    amount a year (half a year's MXN 500 → MXN 1,000 a year)."""
 
     regimes: pd.DataFrame
     totals: pd.DataFrame
@@ -193,6 +202,11 @@ class SavingsResult:
     def metric(self, name: str) -> float:
         return float(self.summary.loc[self.summary["metric"] == name, "amount_mxn"].iloc[0])
 
+    def per_year(self, amount):
+        """A period amount (number or Series) a year: ``amount / years``
+        (NaN if the period had no length)."""
+        return _per_year(amount, self.years)
+
     @property
     def certification_value(self) -> float:
         """Cost avoided by the VAT certification vs paying VAT in cash."""
@@ -203,6 +217,14 @@ class SavingsResult:
         """Cost avoided by IMMEX (in the client's VAT regime) vs definitive imports."""
         own = CERTIFIED if self.scenario.vat_certified else CASH
         return self.total(NO_IMMEX) - self.total(own)
+
+    @property
+    def certification_value_per_year(self) -> float:
+        return self.per_year(self.certification_value)
+
+    @property
+    def immex_value_per_year(self) -> float:
+        return self.per_year(self.immex_value)
 
 
 def _export_allocations(
@@ -341,7 +363,7 @@ def savings(
         .sum()
         .reset_index(name="total_mxn")
     )
-    totals["per_year_mxn"] = totals["total_mxn"] / years if years > 0 else np.nan
+    totals["per_year_mxn"] = _per_year(totals["total_mxn"], years)
     summary = pd.DataFrame(
         [
             ("imports_value_mxn", float(value.sum())),
@@ -401,36 +423,75 @@ def sensitivity(
             row.update({reg: res.total(reg) for reg in REGIMES})
             row["certification_value_mxn"] = res.certification_value
             row["immex_value_mxn"] = res.immex_value
-            row["certification_value_per_year"] = (
-                res.certification_value / res.years if res.years else np.nan
-            )
-            row["immex_value_per_year"] = res.immex_value / res.years if res.years else np.nan
+            row["certification_value_per_year"] = res.certification_value_per_year
+            row["immex_value_per_year"] = res.immex_value_per_year
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _mxn(x: float) -> str:
-    return f"MXN {x:,.0f}"
+#: the conclusion's sentences; ``{…}`` filled by :func:`conclusion`
+CONCLUSION_TEXT = {
+    "en": {
+        "client": "this client",
+        "certified": "with",
+        "not_certified": "without",
+        "certification": (
+            "From {start} to {end}: the IVA/IEPS certification is worth {cert} a year for "
+            "{client} (the cost of paying VAT in cash at {coc} cost of capital and a "
+            "{lag}-month lag, less the certification's own cost)."
+        ),
+        "immex": (
+            "IMMEX ({own} certification) is worth {immex} a year compared with definitive "
+            "imports (IGI deferred {igi} in the period)."
+        ),
+        "tmec": "T-MEC 2.5 IGI payable on exports to the USA/Canada: {payable} in the period.",
+    },
+    "es": {
+        "client": "este cliente",
+        "certified": "con",
+        "not_certified": "sin",
+        "certification": (
+            "Del {start} al {end}: la certificación de IVA/IEPS vale {cert} al año para "
+            "{client} (el costo de pagar el IVA con un costo de capital de {coc} y {lag} "
+            "meses de desfase, menos el costo de la propia certificación)."
+        ),
+        "immex": (
+            "IMMEX ({own} certificación) vale {immex} al año frente a importar en definitiva "
+            "(IGI diferido en el periodo: {igi})."
+        ),
+        "tmec": "IGI por pagar por T-MEC 2.5 en exportaciones a EUA/Canadá: {payable} en el periodo.",
+    },
+}
 
 
-def conclusion(result: SavingsResult, client: str = "this client") -> str:
-    """Plain-language reading of a :class:`SavingsResult`."""
-    years = result.years or 1.0
+def conclusion(result: SavingsResult, client: str | None = None, lang: str = "en") -> str:
+    """Plain-language reading of a :class:`SavingsResult` in English or
+    Spanish (``lang="en" | "es"``), amounts a year via
+    :meth:`SavingsResult.per_year`.
+
+    For the module's one-line ledger over 2025 (no certification cost):
+    "… the IVA/IEPS certification is worth MXN 355 a year for Acme …".
+    """
+    if lang not in CONCLUSION_TEXT:
+        raise ImmexError(f"lang {lang!r} is not supported; use one of {list(CONCLUSION_TEXT)}")
+    t = CONCLUSION_TEXT[lang]
     sc = result.scenario
-    cert = result.certification_value / years
-    immex = result.immex_value / years
-    own = "with" if sc.vat_certified else "without"
     parts = [
-        f"From {result.start.date()} to {result.end.date()}: "
-        f"the IVA/IEPS certification is worth {_mxn(cert)} a year for {client} "
-        f"(the cost of paying VAT in cash at {sc.cost_of_capital:.0%} cost of capital and a "
-        f"{sc.refund_lag_months:g}-month lag, less the certification's own cost).",
-        f"IMMEX ({own} certification) is worth {_mxn(immex)} a year compared with definitive imports"
-        f" (IGI deferred {_mxn(result.metric('igi_deferred'))} in the period).",
+        t["certification"].format(
+            start=result.start.date(),
+            end=result.end.date(),
+            cert=fmt.money(result.certification_value_per_year),
+            client=client or t["client"],
+            coc=fmt.percent(sc.cost_of_capital, 0),
+            lag=f"{sc.refund_lag_months:g}",
+        ),
+        t["immex"].format(
+            own=t["certified"] if sc.vat_certified else t["not_certified"],
+            immex=fmt.money(result.immex_value_per_year),
+            igi=fmt.money(result.metric("igi_deferred")),
+        ),
     ]
     payable = result.metric("tmec_payable")
     if payable > 0:
-        parts.append(
-            f"T-MEC 2.5 IGI payable on exports to the USA/Canada: {_mxn(payable)} in the period."
-        )
+        parts.append(t["tmec"].format(payable=fmt.money(payable)))
     return " ".join(parts)

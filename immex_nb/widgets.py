@@ -29,6 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from immex_nb import figures as F
+from immex_nb import fmt
 from immex_nb.kpis import headline_kpis
 from immex_nb.schema import MATERIAL_TYPES
 
@@ -166,16 +167,16 @@ class ExposureExplorer:
 def _summary_html(kpis: dict, n_categories: int, n_origins: int, lang: str) -> str:
     if lang == "es":
         text = (
-            f"Al <b>{kpis['as_of']}</b>: {kpis['open_lines']:,} partidas abiertas por "
-            f"<b>{F.fmt_money(kpis['open_value_mxn'])}</b>; vencido {F.fmt_money(kpis['expired_value_mxn'])}; "
-            f"exposición {F.fmt_money(kpis['exposure_total_mxn'])} "
+            f"Al <b>{kpis['as_of']}</b>: {fmt.count(kpis['open_lines'])} partidas abiertas por "
+            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; vencido {fmt.money(kpis['expired_value_mxn'])}; "
+            f"exposición {fmt.money(kpis['exposure_total_mxn'])} "
             f"({n_categories} tipos de material, {n_origins} orígenes seleccionados)."
         )
     else:
         text = (
-            f"As of <b>{kpis['as_of']}</b>: {kpis['open_lines']:,} open lines worth "
-            f"<b>{F.fmt_money(kpis['open_value_mxn'])}</b>; expired {F.fmt_money(kpis['expired_value_mxn'])}; "
-            f"exposure {F.fmt_money(kpis['exposure_total_mxn'])} "
+            f"As of <b>{kpis['as_of']}</b>: {fmt.count(kpis['open_lines'])} open lines worth "
+            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; expired {fmt.money(kpis['expired_value_mxn'])}; "
+            f"exposure {fmt.money(kpis['exposure_total_mxn'])} "
             f"({n_categories} material types, {n_origins} origins selected)."
         )
     return f"<div style='font-size:14px;padding:4px 0'>{text}</div>"
@@ -327,36 +328,13 @@ def make_scenario(
     )
 
 
-def duty_vat_conclusion(result, client: str = "this client", lang: str = "en") -> str:
-    """Plain-language conclusion of a savings run (English from
-    :func:`immex_nb.savings.conclusion`; Spanish written here)."""
+def duty_vat_conclusion_html(result, client: str | None = None, lang: str = "en") -> str:
+    """:func:`immex_nb.savings.conclusion` as a highlighted HTML block."""
     from immex_nb.savings import conclusion
 
-    if F._lang(lang) == "en":
-        return conclusion(result, client)
-    years = result.years or 1.0
-    sc = result.scenario
-    cert = result.certification_value / years
-    immex = result.immex_value / years
-    own = "con" if sc.vat_certified else "sin"
-    text = (
-        f"Del {result.start.date()} al {result.end.date()}: la certificación de IVA/IEPS vale "
-        f"{F.fmt_money(cert)} al año para {client} (el costo de pagar el IVA con un costo de capital de "
-        f"{sc.cost_of_capital:.0%} y {sc.refund_lag_months:g} meses de desfase, menos el costo de la "
-        f"propia certificación). IMMEX ({own} certificación) vale {F.fmt_money(immex)} al año frente a "
-        f"importar en definitiva (IGI diferido en el periodo: {F.fmt_money(result.metric('igi_deferred'))})."
-    )
-    payable = result.metric("tmec_payable")
-    if payable > 0:
-        text += f" IGI por pagar por T-MEC 2.5 en exportaciones a EUA/Canadá: {F.fmt_money(payable)} en el periodo."
-    return text
-
-
-def duty_vat_conclusion_html(result, client: str = "this client", lang: str = "en") -> str:
-    """:func:`duty_vat_conclusion` as a highlighted HTML block."""
     return (
         "<div style='font-size:15px;line-height:1.55;padding:10px 14px;border-left:4px solid #2E5EAA;"
-        f"background:#F5F8FF;color:#1F2A37'>{html.escape(duty_vat_conclusion(result, client, lang))}</div>"
+        f"background:#F5F8FF;color:#1F2A37'>{html.escape(conclusion(result, client, lang))}</div>"
     )
 
 
@@ -424,7 +402,7 @@ class DutyVatExplorer:
     sliders: dict[str, w.FloatSlider]
     figures: dict[str, go.FigureWidget]
     conclusion: w.HTML
-    client: str = "this client"
+    client: str | None = None
     lang: str = "en"
     fixed: dict = field(default_factory=dict)  # Scenario fields not on a slider
     heatmap_key: tuple | None = None
@@ -490,7 +468,7 @@ def build_duty_vat_explorer(
     end,
     exports: pd.DataFrame | None = None,
     settings=None,
-    client: str = "this client",
+    client: str | None = None,
     lang: str = "en",
     **defaults: float,
 ) -> tuple[w.VBox, DutyVatExplorer]:
@@ -510,14 +488,14 @@ def build_duty_vat_explorer(
             f"unknown scenario default(s) {sorted(unknown)}; accepted: {sorted(make_scenario.__kwdefaults__)}"
         )
     sliders = {}
-    for name, (key, lo, hi, step, fmt, en_label, es_label) in DUTY_VAT_SLIDERS.items():
+    for name, (key, lo, hi, step, readout, en_label, es_label) in DUTY_VAT_SLIDERS.items():
         value = float(defaults.get(key, make_scenario.__kwdefaults__[key]))
         sliders[name] = w.FloatSlider(
             value=max(value, lo),
             min=lo,
             max=max(hi, value),
             step=step,
-            readout_format=fmt,
+            readout_format=readout,
             description=es_label if es else en_label,
             continuous_update=False,
             style={"description_width": "300px"},

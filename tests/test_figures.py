@@ -87,18 +87,18 @@ def bar_sum(fig: go.Figure) -> float:
 # --------------------------------------------------------------------------- formats and labels
 
 
-def test_money_formats():
-    assert F.fmt_money(1234567.891) == "MXN 1,234,568"
-    assert F.fmt_money(1234567.891, "USD", decimals=2) == "USD 1,234,567.89"
-    assert F.fmt_money(-1500) == "-MXN 1,500"
-    assert F.fmt_money(-0.2) == "MXN 0"  # no "-0"
-    assert F.fmt_money(float("nan")) == "—"
-    assert F.fmt_money_short(1234567.891) == "MXN 1.23 M"
-    assert F.fmt_money_short(45_600, "USD") == "USD 45.6 k"
-    assert F.fmt_money_short(2.5e9) == "MXN 2.50 B"
-    assert (
-        F.fmt_pct(0.0825) == "8.2%" or F.fmt_pct(0.0825) == "8.3%"
-    )  # banker's vs half-up, both honest
+def test_figures_format_money_with_the_one_formatter():
+    """Hovers and bar labels read like the report: sign after the currency,
+    missing as an en dash (immex_nb.fmt; its own tests are in test_fmt.py)."""
+    balances = pd.DataFrame(
+        {
+            "import_pedimento": ["25 07 0123 5000001", "25 07 0123 5000002"],
+            "open_value_mxn": [1_234_567.891, float("nan")],
+        }
+    )
+    fig = F.table_figure(balances, title="t")
+    assert list(fig.data[0].cells.values[1]) == ["MXN 1,234,568", "–"]
+    assert not hasattr(F, "fmt_money") and not hasattr(F, "_is_missing")
 
 
 def test_labels_decode_codes_in_both_languages():

@@ -95,6 +95,37 @@ def test_four_regimes_on_one_line():
     assert "worth MXN 355 a year for Acme" in text and "MXN 10,730 a year" in text
 
 
+def test_per_year_figures_and_the_conclusion_in_both_languages():
+    """Half-year 2025-01-01..06-30 (import and export inside), certification
+    costing 1,000 a year → 500 in the period.  Certification value in the
+    period = VAT cash cost 354.56 − 500 = −145.44 → −290.88 a year
+    ("MXN -291").  IMMEX (certified) = 11,154.56 − (425 + 500) = 10,229.56
+    → 20,459.12 a year."""
+    res = savings(
+        ledger(),
+        Scenario(certification_cost_per_year=1_000),
+        start="2025-01-01",
+        end="2025-06-30",
+    )
+    assert res.years == 0.5
+    assert res.certification_value_per_year == pytest.approx(-290.88)
+    assert res.immex_value_per_year == pytest.approx(20_459.12)
+    assert res.per_year(100.0) == pytest.approx(200.0)
+    assert res.totals["per_year_mxn"].tolist() == pytest.approx(
+        res.per_year(res.totals["total_mxn"]).tolist()
+    )
+    en = conclusion(res, "Acme")
+    assert "worth MXN -291 a year for Acme" in en and "MXN 20,459 a year" in en
+    assert "12% cost of capital and a 2-month lag" in en
+    es = conclusion(res, "Acme", lang="es")
+    assert es.startswith("Del 2025-01-01 al 2025-06-30: la certificación de IVA/IEPS vale MXN -291")
+    assert "IMMEX (con certificación) vale MXN 20,459 al año" in es
+    assert "IGI diferido en el periodo: MXN 10,000" in es
+    assert "para este cliente" in conclusion(res, lang="es")
+    with pytest.raises(ImmexError, match="lang 'fr'"):
+        conclusion(res, lang="fr")
+
+
 def test_export_to_usa_pays_tmec_25():
     """The same half exported to the USA: non-originating Chinese input, no
     duty abroad recorded → T-MEC 2.5 payable = 50,000 × 10 % = 5,000, IGI

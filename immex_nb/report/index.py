@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from immex_nb.report.fmt import format_value
+from immex_nb.fmt import format_value
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _PERIOD_DIR = re.compile(r"\d{4}-(0[1-9]|1[0-2])")

@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from immex_nb import fmt
 from immex_nb.errors import ImmexError
-from immex_nb.report.fmt import format_change, format_value
+from immex_nb.fmt import format_change, format_value
 
 LANGS = ("en", "es")
 #: rows shown per table in the HTML report (the annex has them all)
@@ -727,24 +728,22 @@ def _e(value: object) -> str:
 
 
 def _cell(value: object, kind: str) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "–"
+    """A table cell's text (:mod:`immex_nb.fmt`); money without its currency,
+    which the column header names."""
+    if fmt.is_missing(value):
+        return fmt.MISSING
     if kind == "MXN-":  # zero shown as a dash (pivot tables)
-        return "–" if abs(float(value)) < 0.5 else f"{float(value):,.0f}"
+        return fmt.MISSING if abs(float(value)) < 0.5 else fmt.money(value, "")
     if kind in ("MXN", "USD"):
-        return f"{float(value):,.0f}"
+        return fmt.money(value, "")
     if kind == "date":
-        try:
-            return pd.Timestamp(value).strftime("%Y-%m-%d") if not pd.isna(value) else "–"
-        except (ValueError, TypeError):
-            return _e(value)
+        return _e(fmt.date(value))
     if kind == "int":
-        return f"{int(value):,}"
+        return fmt.count(value)
     if kind == "qty":
-        v = float(value)
-        return f"{v:,.0f}" if v == round(v) else f"{v:,.2f}"
+        return fmt.quantity(value)
     if kind == "rate":
-        return f"{float(value) * 100:.1f}%"
+        return fmt.percent(value)
     return _e(value)
 
 
@@ -835,7 +834,7 @@ def html_table(
         for c, _, k in cols:
             v = row[c]
             txt = _cell(v, k)
-            if badge and c in badge and txt not in ("–", ""):
+            if badge and c in badge and txt not in (fmt.MISSING, ""):
                 cls = badge[c].get(str(v), "ix-info") if isinstance(badge[c], dict) else badge[c]
                 txt = f'<span class="ix-badge {cls}">{txt}</span>'
             cells.append(f'<td class="{_css(k)}">{txt}</td>')
@@ -850,7 +849,7 @@ def html_table(
     note = ""
     if sheet:
         if len(frame) > max_rows:
-            note = _t(lang, "shown", shown=max_rows, total=f"{len(frame):,}", sheet=sheet)
+            note = _t(lang, "shown", shown=max_rows, total=fmt.count(len(frame)), sheet=sheet)
         else:
             note = _t(lang, "all_in_annex", sheet=sheet)
     html_note = f'<p class="ix-caption">{_e(note)}</p>' if note else ""
@@ -912,7 +911,7 @@ class ReportView:
         return f'<p class="{cls}">{_e(text)}</p>'
 
     def _money(self, v: object) -> str:
-        return format_value(v, "MXN")
+        return fmt.money(v)
 
     def _mlabel(self, code: object) -> str:
         from immex_nb.figures import material_label
@@ -961,7 +960,7 @@ class ReportView:
             )
             lines = ""
             if h.get("lines") is not None:
-                n_lines = f"{int(h['lines']):,}"
+                n_lines = fmt.count(h["lines"])
                 lines = " · " + _e(_t(lang, "lines", n=n_lines))
             cards.append(
                 f'<div class="ix-kpi{alert}"><div class="ix-kpi-label">{_e(h["label"])}</div>'
@@ -973,7 +972,7 @@ class ReportView:
                 lang,
                 "s_open",
                 value=_e(self._money(k["open_value_mxn"])),
-                lines=f"{k['open_lines']:,}",
+                lines=fmt.count(k["open_lines"]),
                 change=_e(
                     format_change(k["open_value_mxn"], d.previous_kpis.get("open_value_mxn"), "MXN")
                 ),
@@ -982,7 +981,7 @@ class ReportView:
             _t(
                 lang,
                 "s_expired",
-                lines=f"{k['expired_lines']:,}",
+                lines=fmt.count(k["expired_lines"]),
                 value=_e(self._money(k["expired_value_mxn"])),
             )
             if k["expired_lines"]
@@ -990,7 +989,7 @@ class ReportView:
             _t(
                 lang,
                 "s_due",
-                lines=f"{k['due_lines']:,}",
+                lines=fmt.count(k["due_lines"]),
                 value=_e(self._money(k["due_value_mxn"])),
             )
             if k["due_lines"]
@@ -1004,9 +1003,9 @@ class ReportView:
             _t(
                 lang,
                 "s_activity",
-                imp_lines=f"{k['imports_lines_month']:,}",
+                imp_lines=fmt.count(k["imports_lines_month"]),
                 imp_value=_e(self._money(k["imports_value_mxn_month"])),
-                exp_lines=f"{k['exports_lines_month']:,}",
+                exp_lines=fmt.count(k["exports_lines_month"]),
                 exp_value=_e(format_value(k["exports_value_usd_month"], "USD")),
             ),
             _t(
@@ -1031,7 +1030,12 @@ class ReportView:
             _t(lang, "s_tmec", value=_e(self._money(k["tmec_payable_month_mxn"])), first=first)
         )
         items.append(
-            _t(lang, "s_shortfalls", n=f"{k['shortfall_count']:,}", m=f"{k['shortfalls_month']:,}")
+            _t(
+                lang,
+                "s_shortfalls",
+                n=fmt.count(k["shortfall_count"]),
+                m=fmt.count(k["shortfalls_month"]),
+            )
             if k["shortfall_count"]
             else _t(lang, "s_shortfalls_none")
         )
@@ -1041,13 +1045,13 @@ class ReportView:
                 _t(
                     lang,
                     "s_return",
-                    ratio=f"{ratio:.0%}",
-                    threshold=f"{threshold:.0%}",
+                    ratio=fmt.percent(ratio, 0),
+                    threshold=fmt.percent(threshold, 0),
                     verdict=_t(lang, "s_return_ok" if ratio >= threshold else "s_return_low"),
                 )
             )
         items.append(
-            _t(lang, "s_rejects", n=f"{k['rejects_count']:,}")
+            _t(lang, "s_rejects", n=fmt.count(k["rejects_count"]))
             if k["rejects_count"]
             else _t(lang, "s_rejects_none")
         )
@@ -1146,7 +1150,7 @@ class ReportView:
     def history_figure(self):
         import plotly.graph_objects as go
 
-        from immex_nb.figures import TEMPLATE, fmt_money, month_label
+        from immex_nb.figures import TEMPLATE, month_label
 
         h = self.data.history
         if h is None or h.empty:
@@ -1158,7 +1162,7 @@ class ReportView:
             y=h["imports_mxn"],
             name=_t(self.lang, "imports_mxn"),
             marker_color="#2E5EAA",
-            hovertext=[fmt_money(v) for v in h["imports_mxn"]],
+            hovertext=[fmt.money(v) for v in h["imports_mxn"]],
             hoverinfo="text+x",
         )
         fig.add_bar(
@@ -1166,7 +1170,7 @@ class ReportView:
             y=h["discharged_mxn"],
             name=_t(self.lang, "exports_mxn"),
             marker_color="#3F8F6B",
-            hovertext=[fmt_money(v) for v in h["discharged_mxn"]],
+            hovertext=[fmt.money(v) for v in h["discharged_mxn"]],
             hoverinfo="text+x",
         )
         fig.update_layout(
@@ -1194,7 +1198,7 @@ class ReportView:
             )
             g = g.sort_values("value_mxn", ascending=False)
             total = {
-                "import_pedimento": f"Total ({len(g):,} pedimentos)",
+                "import_pedimento": f"Total ({fmt.count(len(g))} pedimentos)",
                 "lines": int(g["lines"].sum()),
                 "value_mxn": float(g["value_mxn"].sum()),
                 "late": int(g["late"].sum()),
@@ -1318,7 +1322,9 @@ class ReportView:
         d, lang = self.data, self.lang
         ex = d.current.exposure
         fr = float(getattr(d.settings, "fine_rate", 0.0) or 0.0)
-        fines = _t(lang, "fines_zero") if fr == 0 else _t(lang, "fines_rate", rate=f"{fr:.0%}")
+        fines = (
+            _t(lang, "fines_zero") if fr == 0 else _t(lang, "fines_rate", rate=fmt.percent(fr, 0))
+        )
         parts = [
             self._h2("exposure"),
             self._p(
