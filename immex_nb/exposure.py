@@ -95,17 +95,8 @@ EXTRA_COLUMNS = [
     "fine_rate",
     "imported_after_as_of",
 ]
-MONEY_COLUMNS = [
-    "open_value_mxn",
-    "igi",
-    "dta",
-    "iva",
-    "actualizacion",
-    "recargos",
-    "multa",
-    "total",
-    "total_usd",
-]
+#: the money columns: the contract's from ``open_value_mxn`` to ``total``, and USD
+MONEY_COLUMNS = [*CONTRACT_COLUMNS[CONTRACT_COLUMNS.index("open_value_mxn") :], "total_usd"]
 REQUIRED = [
     "import_pedimento",
     "import_line",

@@ -595,6 +595,42 @@ def _categories(frame: pd.DataFrame) -> list[str]:
     )
 
 
+def _category_bars(
+    fig: go.Figure,
+    rows: pd.DataFrame,
+    slot: pd.Series,
+    slots: list,
+    xs: list,
+    value: str,
+    currency: str,
+    lang: str,
+) -> None:
+    """One stacked bar trace per material type over ``slots`` (x labels ``xs``):
+    the sum of ``value`` of the ``rows`` whose ``slot`` is that slot, with a
+    hover of the slot, the category, the amount and the number of lines."""
+    grouped = rows[value].groupby([slot, rows["material_type"]], observed=True, dropna=False)
+    sums = grouped.agg(["sum", "size"])
+    for cat in _categories(rows):
+        ys, hover = [], []
+        for key, label in zip(slots, xs, strict=True):
+            s, n = sums.loc[(key, cat)] if (key, cat) in sums.index else (0.0, 0)
+            ys.append(float(s))
+            hover.append(
+                f"<b>{label}</b> · {material_label(cat, lang)}<br>"
+                f"{fmt.money(s, currency)}<br>{int(n):,} {text('lines', lang)}"
+            )
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=material_label(cat, lang),
+                marker_color=CATEGORY_COLORS.get(cat),
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+
+
 def _stack_totals(fig: go.Figure, xs: list, totals: list[float], currency: str) -> None:
     """Total of each stacked bar written above it."""
     for x, t in zip(xs, totals, strict=True):
@@ -696,9 +732,6 @@ def ageing_bars(
     rows = _open_rows(frame)
     if rows.empty:
         return _empty(title, lang)
-    grouped = rows.groupby([bucket, "material_type"], observed=True, dropna=False)[value].agg(
-        ["sum", "size"]
-    )
     if bucket_order is not None:
         order = list(bucket_order)
     elif isinstance(rows[bucket].dtype, pd.CategoricalDtype):  # every bucket, also empty ones
@@ -707,25 +740,7 @@ def ageing_bars(
         order = order_buckets(rows[bucket].dropna())
     xs = [bucket_display(b, lang) for b in order]
     fig = go.Figure()
-    for cat in _categories(rows):
-        ys, hover = [], []
-        for b in order:
-            s, n = grouped.loc[(b, cat)] if (b, cat) in grouped.index else (0.0, 0)
-            ys.append(float(s))
-            hover.append(
-                f"<b>{material_label(cat, lang)}</b><br>{bucket_display(b, lang)}<br>"
-                f"{fmt.money(s, currency)}<br>{int(n):,} {text('lines', lang)}"
-            )
-        fig.add_trace(
-            go.Bar(
-                x=xs,
-                y=ys,
-                name=material_label(cat, lang),
-                marker_color=CATEGORY_COLORS.get(cat),
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
+    _category_bars(fig, rows, rows[bucket], order, xs, value, currency, lang)
     totals = [float(rows.loc[rows[bucket] == b, value].sum()) for b in order]
     _stack_totals(fig, xs, totals, currency)
     fig.update_layout(barmode="stack", legend_traceorder="normal")
@@ -765,33 +780,10 @@ def deadline_calendar(
     xs = [month_label(m, lang) for m in slots]
     month = rows["deadline"].dt.to_period("M").dt.to_timestamp()
     fig = go.Figure()
-    cats = _categories(rows) if not rows.empty else []
-    for cat in cats:
-        sel = rows["material_type"] == cat
-        sums = rows.loc[sel, value].groupby(month[sel]).agg(["sum", "size"])
-        ys, hover = [], []
-        for m, label in zip(slots, xs, strict=True):
-            s, n = (
-                (float(sums.loc[m, "sum"]), int(sums.loc[m, "size"]))
-                if m in sums.index
-                else (0.0, 0)
-            )
-            ys.append(s)
-            hover.append(
-                f"<b>{label}</b> · {material_label(cat, lang)}<br>{fmt.money(s, currency)}<br>{n:,} {text('lines', lang)}"
-            )
-        fig.add_trace(
-            go.Bar(
-                x=xs,
-                y=ys,
-                name=material_label(cat, lang),
-                marker_color=CATEGORY_COLORS.get(cat),
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-    if not cats:  # keep the empty calendar readable
+    if rows.empty:  # keep the empty calendar readable
         fig.add_trace(go.Bar(x=xs, y=[0.0] * len(xs), showlegend=False, hoverinfo="skip"))
+    else:
+        _category_bars(fig, rows, month, slots, xs, value, currency, lang)
     totals = [float(rows.loc[month == m, value].sum()) for m in slots]
     _stack_totals(fig, xs, totals, currency)
     fig.update_layout(barmode="stack", bargap=0.25, legend_traceorder="normal")

@@ -78,6 +78,7 @@ COLUMNS = [
     "datastage_partidas",
     "detail",
 ]
+NUMERIC_COLUMNS = [c for c in COLUMNS if c.endswith(("_quantity", "_value_mxn", "_value_usd"))]
 
 
 def _fraccion8(value: object) -> str:
@@ -377,14 +378,7 @@ def _frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
         if parts
         else pd.DataFrame(columns=COLUMNS)
     )
-    for col in (
-        "anexo24_quantity",
-        "datastage_quantity",
-        "anexo24_value_mxn",
-        "datastage_value_mxn",
-        "anexo24_value_usd",
-        "datastage_value_usd",
-    ):
+    for col in NUMERIC_COLUMNS:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     for col in ("anexo24_lines", "datastage_partidas"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
