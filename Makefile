@@ -33,7 +33,7 @@ bench: install
 
 ## rewrite the demo clients from the generator
 data: install
-	$(BIN)/python -m immex_nb.demo --root data/demo
+	$(BIN)/python -m immex_nb.samples.demo --root data/demo
 
 lint: install
 	$(BIN)/ruff check immex_nb tests bench

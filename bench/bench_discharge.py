@@ -1,7 +1,7 @@
 """Benchmark: load and discharge on big synthetic clients (``make bench``).
 
 Figures, not pass/fail.  For each size a fresh subprocess builds a client with
-``immex_nb.demo.big_client``, writes it as CSV, then times ``immex_nb.load``
+``immex_nb.samples.demo.big_client``, writes it as CSV, then times ``immex_nb.load``
 and ``immex_nb.discharge`` separately over several runs, and reports
 consumption events per second, the floor of one stable argsort of the result
 rows, the resident memory just before the discharge (loaded tables), the peak RSS
@@ -52,8 +52,8 @@ def one_size(n_imports: int, runs: int, load_runs: int) -> dict:
     import numpy as np
 
     from immex_nb import discharge, load
-    from immex_nb.demo import big_client
     from immex_nb.discharge import explode
+    from immex_nb.samples.demo import big_client
 
     t = time.perf_counter()
     tables = big_client(n_imports=n_imports, seed=0)

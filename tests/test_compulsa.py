@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from immex_nb.datastage import ISSUES, compulsa, compulsa_summary, read_datastage, synth_datastage
+from immex_nb.datastage import ISSUES, compulsa, compulsa_summary, read_datastage
 from immex_nb.datastage.compulsa import COLUMNS
-from immex_nb.datastage.synth import example_ledger, write_request
+from immex_nb.samples.datastage import example_ledger, synth_datastage, write_request
 
 K = {"Patente": "0123", "SeccionAduanera": "070"}
 PAY = "2025-03-10 09:41:07"

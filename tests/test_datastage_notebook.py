@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from immex_nb.datastage.synth import example_ledger, write_demo_datastage
+from immex_nb.samples.datastage import example_ledger, write_demo_datastage
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "datastage.ipynb"

@@ -13,14 +13,14 @@ import pytest
 
 from immex_nb.datastage import HEADERS, RECORD_TYPES, read_datastage
 from immex_nb.datastage.reader import decode_line, full_pedimento, pedimento_year
-from immex_nb.datastage.synth import (
+from immex_nb.errors import ImmexError
+from immex_nb.samples.datastage import (
     example_ledger,
     render_asc,
     synth_datastage,
     write_request,
     zip_bytes,
 )
-from immex_nb.errors import ImmexError
 from immex_nb.schema import REJECT_COLUMNS
 
 KEY = {"Patente": "0123", "Pedimento": "5000001", "SeccionAduanera": "070"}

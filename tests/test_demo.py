@@ -1,4 +1,4 @@
-"""The synthetic demo clients and the benchmark ledger (immex_nb.demo).
+"""The synthetic demo clients and the benchmark ledger (immex_nb.samples.demo).
 
 The demo folders are what a consultant sees first, so they are held to the
 contract (CONTRACT.md §1, §5) and to the story the README tells: two years of
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from immex_nb import demo
+from immex_nb.samples import demo
 from immex_nb.schema import BOM, EXPORTS, IMPORTS
 
 AS_OF = pd.Timestamp(demo.DEMO_TODAY)  # 2026-11-30
@@ -132,7 +132,7 @@ def test_write_demo_is_byte_identical_and_matches_the_committed_folder(tmp_path)
         assert len(a) < 1_000_000, name
         committed = REPO_DEMO / name
         if committed.exists():  # the folder in the repository is what the generator writes
-            assert committed.read_bytes() == a, f"{name}: rerun `python -m immex_nb.demo`"
+            assert committed.read_bytes() == a, f"{name}: rerun `python -m immex_nb.samples.demo`"
 
 
 def test_csv_headers_are_the_canonical_columns(tmp_path):

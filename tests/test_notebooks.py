@@ -33,7 +33,7 @@ def client_dir(tmp_path_factory) -> Path:
     folder = ROOT / "data" / "demo" / DEMO_CLIENT
     if (folder / "imports.csv").exists():
         return folder
-    from immex_nb.demo import write_demo
+    from immex_nb.samples.demo import write_demo
 
     root = tmp_path_factory.mktemp("demo")
     write_demo(root)

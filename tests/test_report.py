@@ -474,7 +474,7 @@ def demo_calls(monkeypatch, tmp_path):
     """``immex-nb demo`` with the batch and the demo generator replaced by
     recorders: ``calls["batch"]`` = (root, periods) per run, ``calls["write"]``
     = roots the generator was asked to fill (it writes the gamma client)."""
-    import immex_nb.demo
+    import immex_nb.samples.demo
     from immex_nb.report import demo as demo_mod
 
     calls = {"batch": [], "write": []}
@@ -490,7 +490,7 @@ def demo_calls(monkeypatch, tmp_path):
         write_gamma(Path(root) / "gamma")
 
     monkeypatch.setattr(demo_mod, "run_batch", fake_run_batch)
-    monkeypatch.setattr(immex_nb.demo, "write_demo", fake_write_demo)
+    monkeypatch.setattr(immex_nb.samples.demo, "write_demo", fake_write_demo)
     repo = tmp_path / "repo"
     repo.mkdir()
     monkeypatch.setattr(demo_mod, "default_demo_root", lambda: repo / "data" / "demo")

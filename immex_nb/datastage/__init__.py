@@ -4,8 +4,9 @@ A Data Stage request is the authority's own copy of every pedimento a company
 cleared in a period — 26 pipe-delimited files per request.  The package reads
 it (:func:`read_datastage`), turns it into the tables a consultant reads
 (:mod:`immex_nb.datastage.views`), holds it against Anexo 24
-(:func:`compulsa`), and can write layout-exact synthetic requests for tests
-and demos (:func:`synth_datastage`).
+(:func:`compulsa`);
+layout-exact synthetic requests for tests and demos live in
+:mod:`immex_nb.samples.datastage`.
 
     >>> ds = read_datastage("data/demo/electronica-norte/datastage")  # doctest: +SKIP
     >>> compulsa(ledger.imports, ledger.exports, ds)      # doctest: +SKIP
@@ -16,7 +17,6 @@ from __future__ import annotations
 from immex_nb.datastage.compulsa import ISSUES, cli_compulsa, compulsa, compulsa_summary
 from immex_nb.datastage.layouts import HEADERS, RECORD_TYPES
 from immex_nb.datastage.reader import DataStage, full_pedimento, read_datastage
-from immex_nb.datastage.synth import synth_datastage, write_demo_datastage
 
 __all__ = [
     "HEADERS",
@@ -28,6 +28,4 @@ __all__ = [
     "compulsa_summary",
     "full_pedimento",
     "read_datastage",
-    "synth_datastage",
-    "write_demo_datastage",
 ]

@@ -4,7 +4,7 @@ Reports the last ``months`` months that have data (e.g. the data end in
 2025-06 and ``months=3`` → 2025-04, 2025-05, 2025-06) and prints where
 ``reports/index.html`` is.
 
-The demo clients are (re)generated (:func:`immex_nb.demo.write_demo`) only
+The demo clients are (re)generated (:func:`immex_nb.samples.demo.write_demo`) only
 when the default demo folder — ``data/demo`` of the repository — is missing.
 Any other folder is used as given and never written to: a mistyped path, one
 client's folder passed by mistake (``data/demo/electronica-norte``) or a
@@ -113,7 +113,7 @@ def cli_demo(
     default = default_demo_root()
     root = Path(data_root) if data_root is not None else default
     if not root.exists() and root.resolve() == default.resolve():
-        from immex_nb.demo import write_demo
+        from immex_nb.samples.demo import write_demo
 
         print(f"immex-nb demo: writing demo clients to {root}", file=sys.stderr)
         write_demo(root)

@@ -6,7 +6,7 @@ once, material that is still open, lots about to expire, lots already
 expired, returns as-is and exports that no import covers.  This module builds
 such folders from a fixed seed, so every run writes byte-identical files::
 
-    python -m immex_nb.demo --root data/demo
+    python -m immex_nb.samples.demo --root data/demo
 
 writes ``electronica-norte/``, ``autopartes-bajio/`` and ``textiles-sonora/``,
 each with ``imports.csv``, ``exports.csv``, ``bom.csv`` (not for the textile
@@ -1183,7 +1183,7 @@ def _pedimento_numbers(
 # --------------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m immex_nb.demo", description="(Re)write the synthetic demo clients."
+        prog="python -m immex_nb.samples.demo", description="(Re)write the synthetic demo clients."
     )
     parser.add_argument(
         "--root", default=str(DEMO_ROOT), help="folder for the client folders (default: data/demo)"
