@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from immex_nb.deadlines import as_timestamp  # noqa: F401  (re-exported: one date parser)
+from immex_nb.dates import as_timestamp
 from immex_nb.errors import ImmexError
 
 EXPIRED = "Expired"

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from immex_nb.deadlines import DEADLINE_RULES, as_timestamp, deadlines
+from immex_nb.dates import as_timestamp
+from immex_nb.deadlines import DEADLINE_RULES, deadlines
 from immex_nb.errors import ImmexError
 from immex_nb.schema import BOM
 

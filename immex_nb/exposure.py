@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from immex_nb.ageing import as_timestamp, bucket, days_to_deadline
-from immex_nb.deadlines import add_months
+from immex_nb.ageing import bucket, days_to_deadline
+from immex_nb.dates import as_timestamp, month_labels, months_or_fraction
 from immex_nb.errors import ImmexError
 from immex_nb.rates import Rates, resolve
 
@@ -109,27 +109,6 @@ REQUIRED = [
 ]
 IN_TIME, EXPIRED = "in_time", "expired"
 MAX_SURCHARGE_MONTHS = 60  # CFF art. 21: at most five years
-
-
-def months_or_fraction(start_dates, as_of) -> np.ndarray:
-    """Months *or fraction* from each start date to ``as_of`` (CFF art. 21).
-
-    The smallest ``n ≥ 0`` with ``start + n months ≥ as_of`` (same day, or
-    the month's last day where it does not exist — the deadline arithmetic).
-    2024-01-10 → 2024-03-05: 2; → 2024-03-10: 2; → 2024-03-11: 3.
-    """
-    as_of = as_timestamp(as_of)
-    d = pd.DatetimeIndex(
-        pd.to_datetime(start_dates if hasattr(start_dates, "dtype") else list(start_dates))
-    )
-    missing = np.asarray(d.isna())
-    y = np.where(missing, as_of.year, np.asarray(d.year, dtype="float64")).astype(np.int64)
-    mo = np.where(missing, as_of.month, np.asarray(d.month, dtype="float64")).astype(np.int64)
-    m = (as_of.year - y) * 12 + (as_of.month - mo)  # whole calendar months apart
-    cand = add_months(d, m.astype("float64"), rule="clamp")  # lands in as_of's month
-    n = np.where(cand >= np.datetime64(as_of.date(), "D"), m, m + 1)
-    n = np.maximum(n, 0)
-    return np.where(missing, 0, n).astype(np.int64)
 
 
 def surcharge_rate_sum(
@@ -298,7 +277,7 @@ def exposure(
         out[c] = f[c].to_numpy()
     # a month before the table takes its first value: the update is understated
     first_month = str(r.inpc_table["month"].iloc[0])
-    wanted_from = (import_date - pd.DateOffset(months=1)).dt.strftime("%Y-%m").to_numpy()
+    wanted_from = month_labels(import_date.to_numpy(dtype="datetime64[M]") - 1)
     out["inpc_before_table"] = (wanted_from < first_month) & import_date.notna().to_numpy()
     # a line entered after as_of has factor 1 whatever the table holds
     out["inpc_estimated"] = out["inpc_estimated"].astype(bool) & (import_date <= as_of).to_numpy()

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from immex_nb import fmt
-from immex_nb.ageing import as_timestamp
+from immex_nb.dates import as_timestamp
 from immex_nb.errors import ImmexError
 from immex_nb.rates import Rates, resolve
 from immex_nb.tmec import USMCA_ORIGINS, tmec_25

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from immex_nb.ageing import as_timestamp
+from immex_nb.dates import as_timestamp
 from immex_nb.errors import ImmexError
 
 PARTNERS = ("USA", "CAN")

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from immex_nb.ageing import BUCKETS, ageing, ageing_summary, bucket
+from immex_nb.dates import months_or_fraction
 from immex_nb.errors import ImmexError
 from immex_nb.exposure import (
     CONTRACT_COLUMNS,
     exposure,
     exposure_summary_table,
-    months_or_fraction,
     summarize_exposure,
     surcharge_rate_sum,
 )

@@ -24,6 +24,7 @@ from report_helpers import (
     write_gamma,
 )
 
+from immex_nb.dates import Period
 from immex_nb.errors import ImmexError
 from immex_nb.report import run_batch, validate_client_name
 from immex_nb.report.batch import (
@@ -31,8 +32,6 @@ from immex_nb.report.batch import (
     _swap_into_place,
     check_template_parameters,
     default_template,
-    period_end,
-    previous_period,
 )
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "report" / "fixture_report.ipynb"
@@ -252,10 +251,10 @@ def test_batch_refuses_an_escaping_client_before_running(tmp_path):
 
 
 def test_periods():
-    assert previous_period("2025-01") == "2024-12"
-    assert previous_period("2025-03") == "2025-02"
-    assert str(period_end("2024-02")) == "2024-02-29"
-    assert str(period_end("2025-12")) == "2025-12-31"
+    assert str(Period.parse("2025-01").previous) == "2024-12"
+    assert str(Period.parse("2025-03").previous) == "2025-02"
+    assert str(Period.parse("2024-02").end) == "2024-02-29"
+    assert str(Period.parse("2025-12").end) == "2025-12-31"
 
 
 def test_template_parameters_are_checked(tmp_path):

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -53,9 +52,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from immex_nb.dates import Period
 from immex_nb.errors import ImmexError
 
 TEMPLATE_NAME = "monthly_report.ipynb"
@@ -67,7 +67,6 @@ LANGUAGES = ("en", "es")
 CELL_TIMEOUT_S = 600
 #: kernels' own messages (ipykernel warnings, crashes) of the last run, in OUT
 LOG_NAME = ".report-kernels.log"
-_PERIOD_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 _TMP_MARK = ".tmp-"
 _OLD_MARK = ".old-"
 
@@ -116,27 +115,6 @@ def _name_problem(name: object) -> str | None:
     if len(name.encode("utf-8")) > 200:
         return "it is longer than 200 bytes"
     return None
-
-
-def parse_period(period: str) -> tuple[int, int]:
-    m = _PERIOD_RE.fullmatch(str(period).strip())
-    if not m:
-        raise ImmexError(f"period {period!r} is not valid; use YYYY-MM (e.g. 2025-03)")
-    return int(m.group(1)), int(m.group(2))
-
-
-def previous_period(period: str) -> str:
-    """``"2025-01"`` → ``"2024-12"``."""
-    y, m = parse_period(period)
-    return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
-
-
-def period_end(period: str) -> date:
-    """Last day of the period: the report's as-of date (``"2024-02"`` → 2024-02-29)."""
-    import calendar
-
-    y, m = parse_period(period)
-    return date(y, m, calendar.monthrange(y, m)[1])
 
 
 # --------------------------------------------------------------------------- template
@@ -316,7 +294,7 @@ def run_task(task: Task) -> TaskResult:
     client_out.mkdir(parents=True, exist_ok=True)
     stage = client_out / f".{task.period}{_TMP_MARK}{uuid.uuid4().hex[:10]}"
     stage.mkdir()
-    prev = previous_period(task.period)
+    prev = str(Period.parse(task.period).previous)
     params = {
         "client": task.client,
         "period": task.period,
@@ -363,7 +341,7 @@ def run_task(task: Task) -> TaskResult:
             "command": "report",
             "client": task.client,
             "period": task.period,
-            "as_of": period_end(task.period).isoformat(),
+            "as_of": Period.parse(task.period).end.isoformat(),
             "status": status,
             "reason": reason,
             "parameters": {k: v for k, v in params.items() if k != "output_dir"},
@@ -467,7 +445,7 @@ def run_batch(
     if not periods:
         raise ImmexError("no period given; use --period YYYY-MM (repeatable)")
     for p in periods:
-        parse_period(p)
+        Period.parse(p)
     found, bad_found = discover_clients(root)
     if clients:
         names = list(dict.fromkeys(clients))

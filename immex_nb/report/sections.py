@@ -300,9 +300,9 @@ class ReportData:
 
 
 def _period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from immex_nb.report.batch import period_end
+    from immex_nb.dates import Period
 
-    end = pd.Timestamp(period_end(period))
+    end = pd.Timestamp(Period.parse(period).end)
     return end.replace(day=1), end
 
 
@@ -434,15 +434,12 @@ def build_report_data(
     client: str | None = None,
 ) -> ReportData:
     """Everything the monthly report of ``client_dir`` for ``period`` shows."""
+    from immex_nb.dates import Period
     from immex_nb.load import load
-    from immex_nb.report.batch import parse_period
-    from immex_nb.report.batch import previous_period as prev_of
 
     if language not in LANGS:
         raise ImmexError(f"language {language!r} is not supported; use one of {list(LANGS)}")
-    parse_period(period)
-    prev = previous_period or prev_of(period)
-    parse_period(prev)
+    prev = str(Period.parse(previous_period or Period.parse(period).previous))
     folder = Path(client_dir)
     ledger = load(folder)
     _, as_of = _period_bounds(period)

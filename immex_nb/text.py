@@ -1,0 +1,88 @@
+"""Words, in one place: every label, heading, badge, bucket, status and sentence
+a reader sees, in Spanish and English.
+
+The texts live in CSV files under ``immex_nb/data/text/`` (``key,es,en``; one
+file per area — ``common.csv``, ``report.csv``, ``figures.csv``,
+``annex.csv`` …; a key is defined once across all files).  Code never writes
+``if lang == "es"``: it asks for a key in a language::
+
+    >>> from immex_nb.text import t
+    >>> t("status.expired", "es")          # doctest: +SKIP
+    'Vencido'
+    >>> t("kpi.open_value", "en")          # doctest: +SKIP
+    'Open value (MXN)'
+
+Sentences take ``str.format`` fields: ``t("summary.open", "es", n=3)``.
+Spanish is the default language (docs/report.md): ``resolve_lang`` picks the
+command-line value, else the client's ``language`` setting, else ``es``.
+
+Imports nothing from the rest of the package but :mod:`immex_nb.errors`.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from importlib import resources
+
+from immex_nb.errors import ImmexError
+
+#: Languages a reader can ask for; the first is the default.
+LANGS = ("es", "en")
+DEFAULT_LANG = LANGS[0]
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if supported, else a one-line :class:`ImmexError`."""
+    if lang not in LANGS:
+        raise ImmexError(f"language {lang!r} is not supported; use one of {list(LANGS)}")
+    return lang
+
+
+def resolve_lang(*choices: str | None) -> str:
+    """The first language given (command line, client setting, firm setting…), else ``es``."""
+    for choice in choices:
+        if choice:
+            return check_lang(str(choice).strip().lower())
+    return DEFAULT_LANG
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, dict[str, str]]:
+    """``{key: {"es": …, "en": …}}`` from every CSV under ``immex_nb/data/text``."""
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("immex_nb") / "data" / "text"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".csv"):
+            continue
+        with entry.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                key = row["key"].strip()
+                if not key or key.startswith("#"):
+                    continue
+                if key in out:
+                    raise ImmexError(f"text key {key!r} is defined twice ({entry.name})")
+                out[key] = {lang: row[lang] for lang in LANGS}
+    return out
+
+
+def t(key: str, lang: str = DEFAULT_LANG, /, **values) -> str:
+    """The text of ``key`` in ``lang``, with ``values`` filled in."""
+    try:
+        text = catalog()[key][check_lang(lang)]
+    except KeyError:
+        raise KeyError(f"no text for key {key!r}; add it to immex_nb/data/text/*.csv") from None
+    return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    return key in catalog()
+
+
+def labels(prefix: str, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """Every key under ``prefix.`` → its text, keyed by the rest of the key.
+
+    ``labels("status", "es")`` → ``{"expired": "Vencido", "in_time": "En plazo", …}``.
+    """
+    dot = prefix + "."
+    return {k[len(dot) :]: v[check_lang(lang)] for k, v in catalog().items() if k.startswith(dot)}
