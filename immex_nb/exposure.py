@@ -37,7 +37,6 @@ one (Jan-2026, 143.588) is used and the row says ``inpc_estimated``; Oct-2022
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -300,41 +299,16 @@ def exposure(
     return out
 
 
-def exposure_for(
-    ledger,
-    as_of,
-    *,
-    fine_rate: float | None = None,
-    rates=None,
-    deadline_rule: str | None = None,
-    use_prosec: bool | None = None,
-    later_imports: bool = True,
-):
-    """Discharge a loaded :class:`Ledger` with cut-off ``as_of`` and value its
-    open lines — the one way the CLI, the notebooks and the monthly report
-    compute exposure.  ``fine_rate``, ``deadline_rule``, ``use_prosec`` (and
-    the OEA option) default to the client's settings.  ``later_imports=False``
-    leaves out import lines dated after ``as_of`` before the discharge — the
-    view "as the ledger stood on that day" that notebooks and reports want
-    when ``as_of`` lies in the past; the default keeps them (flagged
-    ``imported_after_as_of``), as CONTRACT §4 and the ``exposure`` command do.
-    Returns ``(exposure_frame, discharge_result)``."""
-    from immex_nb.discharge import discharge
+def exposure_for(ledger, as_of, **options):
+    """``(exposure_frame, discharge_result)`` of a loaded ledger as of ``as_of``
+    through :class:`immex_nb.run.ClientRun` — the one way every caller wires
+    load → discharge → value.  ``options`` are ClientRun's (``fine_rate``,
+    ``rates``, ``deadline_rule``, ``use_prosec``)."""
+    from immex_nb.run import ClientRun
 
-    settings = getattr(ledger, "settings", None)
-    rule = deadline_rule or getattr(settings, "deadline_rule", "clamp")
-    fr = getattr(settings, "fine_rate", 0.0) if fine_rate is None else fine_rate
-    prosec = bool(getattr(settings, "prosec", True)) if use_prosec is None else use_prosec
-    oea = bool(getattr(settings, "oea", False))
-    as_of = as_timestamp(as_of)
-    imports = ledger.imports
-    if not later_imports:
-        imports = imports.loc[pd.to_datetime(imports["date"]) <= as_of]
-    result = discharge(
-        imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
-    )
-    frame = exposure(result.balances, as_of, fine_rate=fr, rates=rates, use_prosec=prosec)
-    return frame, result
+    options.pop("later_imports", None)  # the cut-off always drops later imports now
+    run = ClientRun(ledger, as_of, **options)
+    return run.exposure, run.discharge
 
 
 SUMMARY_DIMENSIONS = {
@@ -400,73 +374,3 @@ def exposure_summary_table(df: pd.DataFrame) -> pd.DataFrame:
     total.update({v: float(df[v].sum()) for v in SUMMARY_VALUES if v in df.columns})
     parts.append(pd.DataFrame([total]))
     return pd.concat(parts, ignore_index=True)
-
-
-def cli_exposure(
-    data_dir,
-    out,
-    *,
-    as_of,
-    fine_rate: float | None = None,
-    rates_dir=None,
-    deadline_rule: str | None = None,
-) -> int:
-    """``immex-nb exposure``: load, discharge with cut-off ``as_of``, value the
-    open lines; write ``exposure.csv``, ``exposure_summary.csv`` and
-    ``manifest.json`` to ``out``."""
-    from immex_nb.load import load
-    from immex_nb.outputs import write_manifest, write_tables
-
-    as_of = as_timestamp(as_of, "--as-of")
-    rates = Rates.load(rates_dir) if rates_dir else resolve(None)
-    ledger = load(data_dir)
-    settings = ledger.settings
-    rule = deadline_rule or settings.deadline_rule
-    fr = settings.fine_rate if fine_rate is None else fine_rate
-    df, _result = exposure_for(ledger, as_of, fine_rate=fr, rates=rates, deadline_rule=rule)
-    summary = exposure_summary_table(df)
-
-    out = Path(out)
-    write_tables({"exposure": df, "exposure_summary": summary}, out)
-    write_manifest(
-        out,
-        "exposure",
-        inputs=[*ledger.sources, *rates.files],
-        parameters={
-            "data_dir": str(data_dir),
-            "as_of": as_of.date().isoformat(),
-            "fine_rate": fr,
-            "deadline_rule": rule,
-            "oea": settings.oea,
-            "rates_dir": rates_dir,
-            "last_inpc_month": rates.last_inpc_month,
-            "inpc_estimated": df.attrs.get("inpc_estimated", False),
-        },
-        row_counts={
-            "exposure": len(df),
-            "exposure_summary": len(summary),
-            "rejects": len(ledger.rejects),
-        },
-    )
-    n_exp = int((df["status"] == EXPIRED).sum())
-    print(
-        f"exposure as of {as_of.date()}: {len(df)} open line(s), {n_exp} expired; "
-        f"total MXN {df['total'].sum():,.2f} (USD {df['total_usd'].sum():,.2f}); "
-        f"expired MXN {df.loc[df['status'] == EXPIRED, 'total'].sum():,.2f}"
-    )
-    if df.attrs.get("inpc_before_table"):
-        print(
-            f"note: {df.attrs['inpc_before_table']} line(s) entered before the INPC table starts "
-            f"({df.attrs['first_inpc_month']}) use its first value, which understates their update; "
-            "extend inpc.csv with --rates DIR (column inpc_before_table)"
-        )
-    if df.attrs.get("inpc_estimated"):
-        print(
-            f"note: INPC after {rates.last_inpc_month} not in the table; the last published value was used (inpc_estimated)"
-        )
-    if len(ledger.rejects):
-        print(
-            f"note: {len(ledger.rejects)} input row(s) rejected and left out (see immex-nb validate)"
-        )
-    print(f"wrote {out / 'exposure.csv'}, {out / 'exposure_summary.csv'}")
-    return 0

@@ -474,7 +474,7 @@ def demo_calls(monkeypatch, tmp_path):
     recorders: ``calls["batch"]`` = (root, periods) per run, ``calls["write"]``
     = roots the generator was asked to fill (it writes the gamma client)."""
     import immex_nb.samples.demo
-    from immex_nb.report import demo as demo_mod
+    from immex_nb.commands import demo as demo_mod
 
     calls = {"batch": [], "write": []}
 
@@ -498,13 +498,21 @@ def demo_calls(monkeypatch, tmp_path):
     return calls
 
 
+def cli_demo(data_root, out, months=3):
+    """``immex-nb demo --data DATA_ROOT --out OUT --months N`` (its exit code)."""
+    from argparse import Namespace
+
+    from immex_nb.commands import demo
+
+    args = Namespace(data=data_root, out=out, months=months, workers=None, template=None)
+    return demo.run(args)
+
+
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def test_demo_refuses_a_mistyped_folder_and_creates_nothing(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     typo = tmp_path / "dat" / "demo"
     with pytest.raises(ImmexError, match=r"dat/demo does not exist.*imports\.csv"):
         cli_demo(typo, tmp_path / "out")
@@ -513,8 +521,6 @@ def test_demo_refuses_a_mistyped_folder_and_creates_nothing(demo_calls, tmp_path
 
 
 def test_demo_refuses_one_client_folder_and_leaves_it_alone(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     data = write_clients(tmp_path / "data")
     before = _tree(data)
     with pytest.raises(ImmexError, match="one client's folder"):
@@ -536,7 +542,6 @@ def test_demo_finds_clients_in_any_capitals_and_workbooks(demo_calls, tmp_path):
     import pandas as pd
     from report_helpers import ACME_EXPORTS, ACME_IMPORTS
 
-    from immex_nb.report import cli_demo
     from immex_nb.report.demo import client_folders
 
     root = tmp_path / "clients"
@@ -560,8 +565,6 @@ def test_demo_finds_clients_in_any_capitals_and_workbooks(demo_calls, tmp_path):
 
 
 def test_demo_writes_only_the_missing_default_folder(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     repo = demo_calls["repo"]
     # "data/demo" from the repository = the default location: generated once
     assert cli_demo("data/demo", tmp_path / "out") == 0
