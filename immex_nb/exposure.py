@@ -114,9 +114,14 @@ def surcharge_rate_sum(
     start_dates, months, rates: Rates | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Σ of the monthly late-payment rates over months k = 0 … months−1 from
-    each start date, month k taking the rate of the year it starts in.
+    each start date, month k taking the rate of the year it starts in
+    (docs/rules/exposure.md).
 
-    Returns ``(sum, estimated)`` (estimated: a year beyond the rate table).
+    Counted per calendar year, not per month: the months of row i that start
+    in year Y are the overlap of ``[s_i, s_i + n_i)`` with ``[12·Y, 12·Y + 12)``
+    (month indices), and Σ = Σ_Y count × rate(Y) — a handful of years, never
+    a months × rows matrix.  Returns ``(sum, estimated)`` (estimated: a year
+    beyond the rate table).
     """
     r = resolve(rates)
     d = pd.DatetimeIndex(
@@ -125,17 +130,23 @@ def surcharge_rate_sum(
     months = np.asarray(months, dtype=np.int64)
     if len(d) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    kmax = int(max(months.max(initial=0), 1))
     y = np.nan_to_num(np.asarray(d.year, dtype="float64")).astype(np.int64)
     mo = np.nan_to_num(np.asarray(d.month, dtype="float64"), nan=1).astype(np.int64)
-    k = np.arange(kmax)
-    years = y[:, None] + (mo[:, None] - 1 + k[None, :]) // 12  # the year month k starts in
-    uniq, inv = np.unique(years, return_inverse=True)
-    rate_u, est_u = r.surcharge_rates(uniq)
-    rate = rate_u[inv].reshape(years.shape)
-    est = est_u[inv].reshape(years.shape)
-    used = k[None, :] < months[:, None]
-    return (rate * used).sum(axis=1), (est & used).any(axis=1)
+    start = y * 12 + mo - 1
+    end = start + np.maximum(months, 0)  # exclusive
+    total = np.zeros(len(d))
+    estimated = np.zeros(len(d), dtype=bool)
+    used = months > 0
+    if not used.any():
+        return total, estimated
+    years = np.arange(start[used].min() // 12, (end[used].max() - 1) // 12 + 1)
+    year_rate, year_est = r.surcharge_rates(years)
+    for year, rate, est in zip(years, year_rate, year_est, strict=True):
+        count = np.clip(np.minimum(end, 12 * year + 12) - np.maximum(start, 12 * year), 0, None)
+        total += count * rate
+        if est:
+            estimated |= count > 0
+    return total, estimated
 
 
 def _check_columns(balances: pd.DataFrame) -> None:
