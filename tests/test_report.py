@@ -427,8 +427,8 @@ def test_data_quality_table_shows_one_line_per_column(batch):
 
 
 def test_report_cli_passes_template_to_run_batch(tmp_path, monkeypatch, capsys):
-    from immex_nb.commands import report as report_pkg
     from immex_nb.cli import main
+    from immex_nb.commands import report as report_pkg
 
     data = write_clients(tmp_path / "data")
     out = tmp_path / "out"
