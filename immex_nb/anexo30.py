@@ -238,7 +238,7 @@ def check_identity(saldos: pd.DataFrame, tolerance: float = IDENTITY_TOLERANCE_M
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         r = saldos.iloc[i]
-        fraccion = r["fraccion"] or "(en blanco)"
+        fraccion = r["fraccion"] or "(blank)"
         raise IdentityError(
             f"internal error: Anexo 30 identity fails for fracción {fraccion} "
             f"activo_fijo {r['activo_fijo']}: opening {r['opening_value_mxn']:.6f} + credits "
