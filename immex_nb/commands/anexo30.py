@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from immex_nb.anexo30 import IDENTITY_TOLERANCE_MXN, anexo30, summary
-from immex_nb.commands.options import add_deadline_rule
+from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster
 from immex_nb.dates import Period
 from immex_nb.load import load
 from immex_nb.outputs import write_manifest, write_tables
@@ -28,17 +28,23 @@ def add_parser(sub) -> None:
     )
     a.add_argument("--out", required=True, metavar="OUT_DIR")
     add_deadline_rule(a)
+    add_cluster(a)
 
 
 def run(args) -> int:
     p = Period.parse(args.period)  # a bad period: ImmexError → one line, exit 2
     data_dir, out = args.data_dir, Path(args.out)
     ledger = load(data_dir)
-    closing = ClientRun(ledger, p.end, deadline_rule=args.deadline_rule)
-    opening = ClientRun(
-        ledger, p.previous.end, rates=closing.rates, deadline_rule=closing.deadline_rule
-    )
-    descargos, saldos = anexo30(opening.discharge, closing.discharge, p)
+    with cluster(args) as client:
+        closing = ClientRun(ledger, p.end, deadline_rule=args.deadline_rule, client=client)
+        opening = ClientRun(
+            ledger,
+            p.previous.end,
+            rates=closing.rates,
+            deadline_rule=closing.deadline_rule,
+            client=client,
+        )
+        descargos, saldos = anexo30(opening.discharge, closing.discharge, p)
     write_tables({"descargos": descargos, "saldos": saldos}, out)
     write_manifest(
         out,
