@@ -153,32 +153,28 @@ def test_kpis_json_equals_the_package_computation(batch):
 def test_annex_has_one_formatted_sheet_per_table(batch):
     import openpyxl
 
+    from immex_nb.report.annex import sheet_title
+    from immex_nb.text import t
+
     _, out, _ = batch
     wb = openpyxl.load_workbook(out / "acme" / PERIOD / "annex.xlsx")
-    assert wb.sheetnames[0] == "About"
-    for name in (
-        "Headline KPIs",
-        "Open balances",
-        "Expiring 90 days",
-        "Exposure",
-        "Savings",
-        "T-MEC 2.5",
-        "Rejects",
-    ):
-        assert name in wb.sheetnames, name
-    ws = wb["Open balances"]
+    lang = "es" if wb.sheetnames[0] == sheet_title("index", "es") else "en"
+    assert wb.sheetnames[0] == sheet_title("index", lang)
+    for key in ("saldos", "descargos", "vencimientos", "exposicion", "ahorro", "rechazos"):
+        assert sheet_title(key, lang) in wb.sheetnames, key
+    ws = wb[sheet_title("saldos", lang)]
     assert ws.freeze_panes == "A2"
     assert ws["A1"].font.bold
     header = [c.value for c in ws[1]]
-    assert header[:2] == ["import_pedimento", "import_line"]
+    assert header[:2] == [t("annex.h.pedimento", lang), t("annex.h.partida", lang)]
     col = {h: i + 1 for i, h in enumerate(header)}
     values = {
-        ws.cell(r, col["import_pedimento"]).value: ws.cell(r, col["open_value_mxn"])
+        ws.cell(r, 1).value: ws.cell(r, col[t("annex.h.valor_saldo_mxn", lang)])
         for r in range(2, ws.max_row + 1)
     }
     assert values["24 47 3420 4000001"].value == pytest.approx(5_000)
     assert values["24 47 3420 4000001"].number_format == "#,##0.00"
-    assert ws.cell(2, col["deadline"]).number_format == "yyyy-mm-dd"
+    assert ws.cell(2, col[t("annex.h.fecha_limite", lang)]).number_format == "yyyy-mm-dd"
     assert ws.max_row == 1 + 4  # the four open lines
 
 

@@ -34,9 +34,7 @@ def _page_html(tmp_path):
         fig.update_layout(
             title=f"FIGTOP{k}", xaxis_title=f"FIGEND{k}", height=420, width=680, margin={"t": 60}
         )
-        figures.append(
-            fig.to_html(full_html=False, include_plotlyjs="inline" if k == 1 else False)
-        )
+        figures.append(fig.to_html(full_html=False, include_plotlyjs="inline" if k == 1 else False))
     rows = "\n".join(
         f"<tr><td>ROW{i:03d}</td><td>pedimento 26 40 3420 {i:07d}</td><td>{i * 10:,}</td></tr>"
         for i in range(ROWS)
