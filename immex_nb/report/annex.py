@@ -174,16 +174,6 @@ def _escape_text(value: str) -> str:
     return f"<is><t>{text}</t></is>"
 
 
-def _text_values(series: pd.Series) -> tuple[list[str | None], int]:
-    """Escaped inline-string pieces per row (None = empty) and the longest text."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    texts = [_as_text(u) for u in uniques]
-    pieces = [None if s == "" else _escape_text(s) for s in texts]
-    longest = max((len(s) for s in texts), default=0)
-    pieces.append(None)  # code -1 (missing) → the last entry
-    return [pieces[c] for c in codes.tolist()], longest
-
-
 def _as_text(value: object) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
@@ -194,59 +184,57 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _numbers(series: pd.Series, kind: str) -> tuple[list[str | None], float]:
-    """``<v>`` texts per row (None = empty) and the largest magnitude."""
+def _serial(day: pd.Timestamp) -> str:
+    """Excel's serial number of a date (days since 1899-12-30, time as a fraction)."""
+    days = (day.tz_localize(None) if day.tzinfo else day) - pd.Timestamp("1899-12-30")
+    value = days / pd.Timedelta(days=1)
+    return str(int(value)) if value == int(value) else repr(float(value))
+
+
+def _coded(series: pd.Series, kind: str) -> tuple[np.ndarray, list[str], int]:
+    """Row codes, the cell tail (``t=… ><…>…</c>``) of each distinct value, and
+    the longest text — for text, dates and booleans, which repeat a lot."""
     if kind == "date":
-        d = pd.to_datetime(series, errors="coerce")
-        if getattr(d.dt, "tz", None) is not None:
-            d = d.dt.tz_localize(None)
-        ns = d.to_numpy(dtype="datetime64[ns]")
-        ok = ~np.isnat(ns)
-        days = (ns - _EXCEL_EPOCH.astype("datetime64[ns]")) / np.timedelta64(1, "D")
-        whole = np.floor(np.where(ok, days, 0.0))
-        frac = np.where(ok, days - whole, 0.0)
-        out = [
-            (str(int(w)) if f == 0 else repr(float(v))) if o else None
-            for w, f, v, o in zip(
-                whole.tolist(), frac.tolist(), days.tolist(), ok.tolist(), strict=True
-            )
-        ]
-        return out, 0.0
+        codes, uniques = pd.factorize(pd.to_datetime(series, errors="coerce"))
+        return codes, [f"><v>{_serial(u)}</v></c>" for u in uniques], 10
     if kind == "bool":
-        v = series.astype("boolean")
-        return [None if x is pd.NA else ("1" if x else "0") for x in v.tolist()], 0.0
-    arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    ok = np.isfinite(arr)
-    if kind in ("int", "int_id"):
-        as_int = np.where(ok, np.round(arr), 0).astype(np.int64)
-        out = [str(x) if o else None for x, o in zip(as_int.tolist(), ok.tolist(), strict=True)]
-    else:
-        out = [repr(x) if o else None for x, o in zip(arr.tolist(), ok.tolist(), strict=True)]
-    biggest = float(np.abs(arr[ok]).max()) if ok.any() else 0.0
-    return out, biggest
+        codes, uniques = pd.factorize(series.astype("boolean"))
+        return codes, [f' t="b"><v>{1 if u else 0}</v></c>' for u in uniques], 5
+    codes, uniques = pd.factorize(series)
+    texts = [_as_text(u) for u in uniques]
+    tails = [f' t="inlineStr">{_escape_text(x)}</c>' for x in texts]
+    # an empty text is no cell at all
+    codes = np.where(np.append([x == "" for x in texts], True)[codes], -1, codes)
+    return codes, tails, max((len(x) for x in texts), default=0)
 
 
 def _column_cells(
     series: pd.Series, kind: str, letter: str, rows: list[str], style: int | None
 ) -> tuple[list[str], int]:
-    """The ``<c>`` element of every row of one column, and a width that fits."""
+    """The ``<c>`` element of every row of one column (``""`` where empty), and
+    a width that fits."""
+    pre = f'<c r="{letter}'
     s = f' s="{style}"' if style else ""
-    if kind == "text":
-        pieces, longest = _text_values(series)
+    if kind in ("text", "date", "bool"):
+        codes, tails, width = _coded(series, kind)
+        tails = [f'"{s}{tail}' for tail in tails]
         cells = [
-            f'<c r="{letter}{r}"{s} t="inlineStr">{p}</c>' if p is not None else ""
-            for r, p in zip(rows, pieces, strict=True)
+            pre + r + tails[c] if c >= 0 else "" for r, c in zip(rows, codes.tolist(), strict=True)
         ]
-        return cells, longest
-    values, biggest = _numbers(series, kind)
-    t_attr = ' t="b"' if kind == "bool" else ""
+        return cells, width + (1 if kind == "date" else 0)
+    mid = f'"{s}><v>'
+    arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isfinite(arr)
+    if kind in ("int", "int_id"):
+        values = np.where(ok, np.round(arr), 0).astype(np.int64).tolist()
+    else:
+        values = arr.tolist()
     cells = [
-        f'<c r="{letter}{r}"{s}{t_attr}><v>{v}</v></c>' if v is not None else ""
-        for r, v in zip(rows, values, strict=True)
+        f"{pre}{r}{mid}{v!r}</v></c>" if o else ""
+        for r, v, o in zip(rows, values, ok.tolist(), strict=True)
     ]
-    if kind == "date":
-        width = 11
-    elif kind in ("money", "qty", "int"):
+    biggest = float(np.abs(arr[ok]).max()) if ok.any() else 0.0
+    if kind in ("money", "qty", "int"):
         digits = len(f"{biggest:,.0f}")
         width = digits + (5 if kind == "qty" else 3 if kind == "money" else 0)
     elif kind == "rate":
@@ -725,68 +713,69 @@ def reader_frame(key: str, frame: pd.DataFrame, lang: str) -> tuple[pd.DataFrame
     for source, header, kind in COLUMNS[key]:
         name = t(f"annex.h.{header}", lang)
         if source in frame.columns:
-            col = frame[source]
-            out[name] = col.to_numpy() if kind != "text" else col.to_numpy(dtype=object)
+            out[name] = frame[source].array  # as stored: no copy, no per-row objects
         else:
-            out[name] = np.full(n, None, dtype=object)
+            out[name] = pd.Categorical([None] * n)
         kinds[name] = kind
     return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False), kinds
 
 
-def _words(values: pd.Series, mapping: Mapping[object, str]) -> np.ndarray:
+def _cat(codes: np.ndarray, labels: Sequence[object]) -> pd.Categorical:
+    """Row codes into ``labels`` (−1 or a ``None`` label = empty) as a categorical:
+    a column of a few words without one Python string per row."""
+    label_codes, uniques = pd.factorize(pd.Index(list(labels), dtype=object))
+    codes = np.asarray(codes, dtype=np.int64)
+    mapped = np.where(codes >= 0, np.append(label_codes, -1)[codes], -1)
+    return pd.Categorical.from_codes(mapped, categories=pd.Index(uniques, dtype=object))
+
+
+def _words(values: pd.Series, mapping: Mapping[object, str]) -> pd.Categorical:
     """Each value's reader word (values not in ``mapping`` kept as text)."""
     codes, uniques = pd.factorize(values)
-    words = np.array([mapping.get(u, _as_text(u)) for u in uniques] + [None], dtype=object)
-    return words[codes]
+    return _cat(codes, [mapping.get(u, _as_text(u)) or None for u in uniques])
 
 
-def _yes_no(values: pd.Series, lang: str) -> np.ndarray:
+def _yes_no(values: pd.Series, lang: str) -> pd.Categorical:
     return _words(
         values.astype("boolean"), {True: t("annex.yes", lang), False: t("annex.no", lang)}
     )
 
 
-def _estado(days: pd.Series, lang: str) -> np.ndarray:
-    d = pd.to_numeric(days, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    labels = np.array(
-        [
-            t("annex.estado.in_time", lang),
-            t("annex.estado.expired", lang),
-            t("annex.estado.no_limit", lang),
-        ],
-        dtype=object,
-    )
-    return labels[np.where(np.isnan(d), 2, np.where(d < 0, 1, 0))]
+def _days(days: pd.Series) -> np.ndarray:
+    return pd.to_numeric(days, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _plazo(days: pd.Series, lang: str) -> np.ndarray:
-    d = pd.to_numeric(days, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+def _estado(days: pd.Series, lang: str) -> pd.Categorical:
+    d = _days(days)
+    labels = [t(f"annex.estado.{k}", lang) for k in ("in_time", "expired", "no_limit")]
+    return _cat(np.where(np.isnan(d), 2, np.where(d < 0, 1, 0)), labels)
+
+
+def _plazo(days: pd.Series, lang: str) -> pd.Categorical:
+    d = _days(days)
     keys = ["expired", "d30", "d60", "d90", "later", "no_limit"]
-    labels = np.array([t(f"annex.plazo.{k}", lang) for k in keys], dtype=object)
+    labels = [t(f"annex.plazo.{k}", lang) for k in keys]
     idx = np.select([np.isnan(d), d < 0, d <= 30, d <= 60, d <= 90], [5, 0, 1, 2, 3], default=4)
-    return labels[idx]
+    return _cat(idx, labels)
 
 
-def _uom_by_line(balances: pd.DataFrame) -> pd.Series:
-    if "uom" not in balances.columns:
-        return pd.Series(dtype=object)
-    return pd.Series(
-        balances["uom"].to_numpy(dtype=object),
-        index=pd.MultiIndex.from_arrays(
-            [balances["import_pedimento"].to_numpy(), balances["import_line"].to_numpy()]
-        ),
+def _uom_by_line(balances: pd.DataFrame) -> tuple[pd.MultiIndex, pd.Categorical] | None:
+    """The unit of measure of every import line, to look up by (pedimento, partida)."""
+    if "uom" not in balances.columns or balances.empty:
+        return None
+    keys = pd.MultiIndex.from_arrays([balances["import_pedimento"], balances["import_line"]])
+    return keys, pd.Categorical(balances["uom"])
+
+
+def _lookup(uom: tuple[pd.MultiIndex, pd.Categorical] | None, frame: pd.DataFrame):
+    if uom is None or frame.empty:
+        return pd.Categorical([None] * len(frame))
+    keys, units = uom
+    pos = keys.get_indexer(
+        pd.MultiIndex.from_arrays([frame["import_pedimento"], frame["import_line"]])
     )
-
-
-def _lookup(uom: pd.Series, frame: pd.DataFrame) -> np.ndarray:
-    if uom.empty or frame.empty:
-        return np.full(len(frame), None, dtype=object)
-    keys = pd.MultiIndex.from_arrays(
-        [frame["import_pedimento"].to_numpy(), frame["import_line"].to_numpy()]
-    )
-    pos = uom.index.get_indexer(keys)
-    vals = np.append(uom.to_numpy(dtype=object), None)
-    return vals[pos]
+    codes = np.where(pos >= 0, units.codes[pos], -1)
+    return pd.Categorical.from_codes(codes, categories=units.categories)
 
 
 def _sorted(
@@ -803,7 +792,7 @@ def _sorted(
 def _saldos(aged: pd.DataFrame, lang: str) -> pd.DataFrame:
     keep = [c for source, _, _ in COLUMNS["saldos"] for c in [source] if c in aged.columns]
     f = _sorted(aged[keep], ["deadline", "import_pedimento", "import_line"])
-    f["estado"] = _estado(f["days_to_deadline"], lang) if len(f) else []
+    f["estado"] = _estado(f["days_to_deadline"], lang)
     return f
 
 
@@ -868,7 +857,7 @@ def _faltantes(short: pd.DataFrame, imports: pd.DataFrame, lang: str) -> pd.Data
     f = _sorted(short, ["export_date", "export_pedimento", "export_line"], ascending=False)
     if "uom" in imports.columns and len(f):
         by_part = imports.drop_duplicates("part_number").set_index("part_number")["uom"]
-        f["uom"] = by_part.reindex(f["part_number"]).to_numpy(dtype=object)
+        f["uom"] = pd.Categorical(by_part.reindex(f["part_number"]).array)
     reasons = {
         SHORTFALL_NEVER_IMPORTED: t("annex.faltante.never", lang),
         SHORTFALL_NOT_YET: t("annex.faltante.not_yet", lang),
