@@ -25,8 +25,10 @@ than Excel's 1,048,576): past that, the sheet keeps the first rows in its
 order (the most urgent saldos, the newest shortfalls) and the complete table
 is written beside the workbook as ``annex_<sheet>.csv`` — the Índice and the
 sheet itself say so.  The rows are written straight into the worksheet XML, a
-column at a time (xlsxwriter ``constant_memory`` for everything else), so
-200,000 rows take about a second rather than a minute.
+column at a time (xlsxwriter ``constant_memory`` for everything else): the
+big benchmark client's annex (270,000 rows in eight sheets, five full tables
+as CSV) takes about 6 CPU-seconds and 30 MB of memory, where writing it cell
+by cell took two minutes (``make bench``).
 
 Text is always written as text: a part number ``=1+2`` or ``-0042`` stays a
 string (no formulas, no numbers guessed from text, no URLs).  Worked example
@@ -362,14 +364,14 @@ class _Book:
         plain XML, a third bigger but several times faster than level 6."""
         import xlsxwriter.workbook as xw
 
-        zip_class = getattr(xw, "ZipFile", None)
-        if zip_class is zipfile.ZipFile:
+        patched = getattr(xw, "ZipFile", None) is zipfile.ZipFile
+        if patched:
             xw.ZipFile = _FastZip
         try:
             self.wb.close()
         finally:
-            if zip_class is not None:
-                xw.ZipFile = zip_class
+            if patched:
+                xw.ZipFile = zipfile.ZipFile
 
 
 def _cell(value: object) -> object:
@@ -436,7 +438,8 @@ def _write_book(
                 for j, v in enumerate(rec):
                     v = _cell(v)
                     if isinstance(v, int | float) and not isinstance(v, bool):
-                        ws.write_number(r, j, v, book.formats["money"])
+                        kind = "int" if isinstance(v, int) else "money"
+                        ws.write_number(r, j, v, book.formats[kind])
                     else:
                         ws.write_string(r, j, str(v))
         r += 2
