@@ -16,6 +16,7 @@ import pytest
 
 from immex_nb.errors import ImmexError
 from immex_nb.report.pdf import chromium_path, write_pdf
+from immex_nb.report.render import TEMPLATES_DIR
 
 HEADER = "Cliente Prueba, S.A. de C.V. · 2026-10"
 ROWS = 120
@@ -39,10 +40,7 @@ def _page_html(tmp_path):
         f"<tr><td>ROW{i:03d}</td><td>pedimento 26 40 3420 {i:07d}</td><td>{i * 10:,}</td></tr>"
         for i in range(ROWS)
     )
-    css = (
-        __import__("immex_nb.report.render", fromlist=["TEMPLATES_DIR"]).TEMPLATES_DIR
-        / "report.css"
-    ).read_text(encoding="utf-8")
+    css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
     page = f"""<!doctype html><html lang="es"><head><meta charset="utf-8">
 <style>{css}</style></head><body><main class="ix-page">
 <h1>Reporte de prueba</h1>
