@@ -20,9 +20,9 @@ Sheet names and headers come from the text catalog (``annex.*`` keys,
 Spanish by default); every money header names its currency (``Valor del saldo
 MXN``) and every quantity has the unit of measure in the column beside it.
 
-Big clients.  A sheet never holds more than ``max_rows`` rows (and never more
-than Excel's 1,048,576): past that, the sheet keeps the first rows in its
-order (the most urgent saldos, the newest shortfalls) and the complete table
+Big clients.  A sheet never holds more than ``max_rows`` rows (50,000 by
+default; the month's discharges are kept whole) and never more than Excel's
+1,048,576: past that, the sheet keeps the first rows in its order (the most urgent saldos, the newest shortfalls) and the complete table
 is written beside the workbook as ``annex_<sheet>.csv`` — the Índice and the
 sheet itself say so.  The rows are written straight into the worksheet XML, a
 column at a time (xlsxwriter ``constant_memory`` for everything else): the
@@ -101,6 +101,7 @@ class Sheet:
     description: str = ""
     kinds: dict[str, str] = field(default_factory=dict)
     empty_note: str = ""
+    month: bool = False  # the period's own rows: kept whole up to Excel's limit
 
 
 @dataclass(frozen=True)
@@ -302,9 +303,9 @@ class _Book:
         ws.set_row(0, 30 if max(map(len, cols)) > 14 else None)
         widths = [min(max(len(c) * 0.9, 8), 40) for c in cols]
         kinds = [sheet.kinds.get(c) or _kind(c, df[c]) for c in cols]
-        if n == 0:
+        if len(df) == 0:
             ws.write_string(1, 0, sheet.empty_note or "—", self.note)
-        else:
+        elif n:
             widths = self._rows(ws, df, kinds, n, widths)
         for j, (kind, width) in enumerate(zip(kinds, widths, strict=True)):
             ws.set_column(j, j, min(width + 2, 60), self.formats.get(kind))
@@ -400,7 +401,8 @@ def _write_book(
 ) -> tuple[dict[str, str], dict[str, tuple[int, int]], dict[str, Path]]:
     from immex_nb.outputs import atomic_path
 
-    max_rows = max(0, min(int(max_rows), EXCEL_MAX_ROWS))
+    limit = max(0, min(int(max_rows), EXCEL_MAX_ROWS))
+    limits = {sh.key: EXCEL_MAX_ROWS if sh.month else limit for sh in sheets}
     names: dict[str, str] = {}
     rows: dict[str, tuple[int, int]] = {}
     full: dict[str, Path] = {}
@@ -410,7 +412,7 @@ def _write_book(
         names[sh.key] = sheet_name(sh.title, taken)
     for sh in sheets:
         total = len(sh.frame)
-        shown = min(total, max_rows)
+        shown = min(total, limits[sh.key])
         rows[sh.key] = (shown, total)
         if shown < total:
             written = full_table(sh)
@@ -478,7 +480,7 @@ def _write_book(
             if shown < total:
                 file = full[sh.key].name if sh.key in full else ""
                 note = t("annex.note.cut", lang, shown=f"{shown:,}", total=f"{total:,}", file=file)
-            book.table(book.wb.add_worksheet(names[sh.key]), sh, max_rows, note)
+            book.table(book.wb.add_worksheet(names[sh.key]), sh, limits[sh.key], note)
         book.close()
     return names, rows, full
 
@@ -700,6 +702,8 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
 }
 #: the order of the sheets after the index
 SHEETS = tuple(COLUMNS)
+#: the period's own rows: never cut below Excel's limit
+MONTH_SHEETS = ("descargos", "anexo30_descargos")
 
 
 def sheet_title(key: str, lang: str = DEFAULT_LANG) -> str:
@@ -982,6 +986,7 @@ def annex_sheets(data, *, lang: str | None = None, anexo30=None) -> list[Sheet]:
                 description=t(f"annex.about.{key}", lang, **values),
                 kinds=kinds,
                 empty_note=t(f"annex.empty.{key}", lang, **values),
+                month=key in MONTH_SHEETS,
             )
         )
     return sheets
@@ -1001,7 +1006,7 @@ def write_report_annex(
     ``lang`` defaults to the report's language; ``anexo30`` (optional) is the
     pair ``(descargos, saldos)`` of :mod:`immex_nb.anexo30` (or a mapping with
     those keys) and adds the two Anexo 30 sheets.  A sheet longer than
-    ``max_rows`` keeps its first rows; the whole table is written beside the
+    ``max_rows`` (the month's discharges: Excel's row limit) keeps its first rows; the whole table is written beside the
     workbook as ``<stem>_<sheet>.csv`` (headers as in the sheet)."""
     lang = check_lang(lang or getattr(data, "language", None) or DEFAULT_LANG)
     target = Path(path)

@@ -204,6 +204,14 @@ def test_long_sheets_are_cut_and_written_in_full_beside(acme, tmp_path):
     assert float(rows[2]["Valor del saldo MXN"]) == 5000
 
 
+def test_the_months_discharges_are_kept_whole(acme, tmp_path):
+    written = write_report_annex(acme, tmp_path / "annex.xlsx", max_rows=0)
+    assert written.rows["saldos"] == (0, 4) and "saldos" in written.full_tables
+    assert written.rows["descargos"] == (1, 1) and "descargos" not in written.full_tables
+    ws = openpyxl.load_workbook(tmp_path / "annex.xlsx")["Saldos por pedimento"]
+    assert ws.cell(2, 1).value is None and "annex_saldos.csv" in ws.cell(3, 1).value
+
+
 def test_never_beyond_excels_row_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(annex, "EXCEL_MAX_ROWS", 3)
     frame = pd.DataFrame({"part_number": [f"P{i}" for i in range(5)], "qty": range(5)})
