@@ -922,6 +922,33 @@ def _anexo30(anexo30) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     return saldos, descargos
 
 
+def report_anexo30(data) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``(descargos, saldos)`` of the Anexo 30 worksheet for a report's period,
+    from the report's own two discharges (as of the previous month's last day
+    and the period's), or ``None`` when the report compares with another month."""
+    from immex_nb.anexo30 import anexo30
+    from immex_nb.dates import Period
+
+    period = Period.parse(str(data.period))
+    if str(period.previous) != str(getattr(data, "previous_period", "")):
+        return None
+    return anexo30(data.previous.result, data.current.result, period)
+
+
+def _anexo30_words(frame: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
+    """A blank fracción shown as "(sin fracción)", as on the Anexo 30 worksheet."""
+    if frame is None or "fraccion" not in frame.columns or frame.empty:
+        return frame
+    blank = frame["fraccion"].isna() | (frame["fraccion"].astype(str).str.strip() == "")
+    if not blank.any():
+        return frame
+    out = frame.copy()
+    out["fraccion"] = (
+        out["fraccion"].astype(object).where(~blank, t("anexo30.fraccion.blank", lang))
+    )
+    return out
+
+
 def _summary(data, lang: str) -> pd.DataFrame | None:
     headline = getattr(data, "headline", None) or []
     if not headline:
@@ -972,9 +999,9 @@ def annex_sheets(data, *, lang: str | None = None, anexo30=None) -> list[Sheet]:
     frames["exposicion_calculo"] = frames["exposicion"]
     saldos30, descargos30 = _anexo30(anexo30)
     if saldos30 is not None:
-        frames["anexo30_saldos"] = saldos30
+        frames["anexo30_saldos"] = _anexo30_words(saldos30, lang)
     if descargos30 is not None:
-        frames["anexo30_descargos"] = descargos30
+        frames["anexo30_descargos"] = _anexo30_words(descargos30, lang)
     values = {"period": str(data.period)}
     sheets = []
     for key in SHEETS:

@@ -693,17 +693,19 @@ def _build_tables(data: ReportData, frames: dict) -> None:
     )
 
 
-def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=None) -> None:
+def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=True) -> None:
     """Write ``kpis.json`` and ``annex.xlsx`` (the Anexo 24 workbook,
-    :func:`immex_nb.report.annex.write_report_annex`; ``anexo30`` = the
-    ``(descargos, saldos)`` tables adds the Anexo 30 sheets) into ``output_dir``."""
+    :func:`immex_nb.report.annex.write_report_annex`) into ``output_dir``.
+    ``anexo30``: ``True`` adds the Anexo 30 sheets computed from the report's
+    own discharges, a ``(descargos, saldos)`` pair adds those, ``False`` none."""
     from immex_nb.outputs import write_text
-    from immex_nb.report.annex import write_report_annex
+    from immex_nb.report.annex import report_anexo30, write_report_annex
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "kpis.json", json.dumps(data.kpis_json(), indent=2, ensure_ascii=False) + "\n")
-    write_report_annex(data, out / "annex.xlsx", anexo30=anexo30)
+    tables = report_anexo30(data) if anexo30 is True else (anexo30 or None)
+    write_report_annex(data, out / "annex.xlsx", anexo30=tables)
 
 
 # --------------------------------------------------------------------------- HTML pieces

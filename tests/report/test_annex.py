@@ -288,3 +288,22 @@ def test_control_characters_and_empty_tables(tmp_path):
     assert values[1] in ("bell\x07", "bell_x0007_")
     assert wb["Empty"].cell(2, 1).value == t("annex.note.empty", "en")
     assert wb.sheetnames[0] == "Contents"
+
+
+def test_anexo30_from_the_reports_own_discharges(acme, tmp_path):
+    """acme, 2025-03: the March export discharged MXN 4,000 of CAP-1; closing
+    27,000 of inputs (20,000 of them expired) and the 1,000,000 press (AF)."""
+    from immex_nb.report.annex import report_anexo30
+
+    tables = report_anexo30(acme)
+    assert tables is not None
+    write_report_annex(acme, tmp_path / "annex.xlsx", anexo30=tables)
+    wb = openpyxl.load_workbook(tmp_path / "annex.xlsx")
+    _, rows = _rows(wb["Anexo 30 saldos"])
+    by_flag = {r["Activo fijo (S/N)"]: r for r in rows}
+    assert by_flag["N"]["Saldo final MXN"] == pytest.approx(27_000)
+    assert by_flag["N"]["Saldo vencido MXN"] == pytest.approx(20_000)
+    assert by_flag["S"]["Saldo final MXN"] == pytest.approx(1_000_000)
+    assert by_flag["N"]["Fracción arancelaria"] == t("anexo30.fraccion.blank", "es")
+    _, rows = _rows(wb["Anexo 30 descargos"])
+    assert [r["Valor descargado MXN"] for r in rows] == [pytest.approx(4_000)]
