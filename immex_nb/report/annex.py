@@ -7,6 +7,8 @@ the shape a customs team works with (docs/annex.md)::
                             every sheet with its rows (and where the full table is)
     Saldos por pedimento    one row per open import line (pedimento, partida,
                             unidad de medida, cantidades, saldo, fecha límite …)
+    Importaciones del mes   the month's temporary imports
+    Exportaciones del mes   the month's exports and returns
     Descargos del mes       the month's exports and the import lines they discharged
     Vencimientos 30/60/90   pedimentos with open lines expired or due within 90 days
     Faltantes               exports that found no import balance
@@ -612,6 +614,33 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("value_usd", "valor_descargado_usd", "money"),
         ("destination", "pais_destino", "text"),
     ],
+    "importaciones": [
+        ("pedimento", "pedimento", "text"),
+        ("line", "partida", "int_id"),
+        ("date", "fecha", "date"),
+        ("clave", "clave", "text"),
+        ("part_number", "numero_parte", "text"),
+        ("description", "descripcion", "text"),
+        ("fraccion", "fraccion", "text"),
+        ("material_type", "tipo_material", "text"),
+        ("origin", "pais_origen", "text"),
+        ("uom", "unidad", "text"),
+        ("quantity", "cantidad_importada", "qty"),
+        ("value_mxn", "valor_aduana_mxn", "money"),
+        ("value_usd", "valor_aduana_usd", "money"),
+        ("igi_rate", "tasa_igi", "rate"),
+    ],
+    "exportaciones": [
+        ("pedimento", "pedimento_exportacion", "text"),
+        ("line", "partida_exportacion", "int_id"),
+        ("date", "fecha_exportacion", "date"),
+        ("clave", "clave_exportacion", "text"),
+        ("part_number", "producto_exportado", "text"),
+        ("uom", "unidad", "text"),
+        ("quantity", "cantidad_exportada", "qty"),
+        ("value_usd", "valor_comercial_usd", "money"),
+        ("destination", "pais_destino", "text"),
+    ],
     "vencimientos": [
         ("import_pedimento", "pedimento", "text"),
         ("import_date", "fecha", "date"),
@@ -704,9 +733,22 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 #: the order of the sheets after the index
-SHEETS = tuple(COLUMNS)
+SHEETS = (
+    "saldos",
+    "importaciones",
+    "exportaciones",
+    "descargos",
+    "vencimientos",
+    "faltantes",
+    "rechazos",
+    "exposicion",
+    "exposicion_calculo",
+    "ahorro",
+    "anexo30_saldos",
+    "anexo30_descargos",
+)
 #: the period's own rows: never cut below Excel's limit
-MONTH_SHEETS = ("descargos", "anexo30_descargos")
+MONTH_SHEETS = ("importaciones", "exportaciones", "descargos", "anexo30_descargos")
 
 
 def sheet_title(key: str, lang: str = DEFAULT_LANG) -> str:
@@ -806,7 +848,7 @@ def _saldos(aged: pd.DataFrame, lang: str) -> pd.DataFrame:
     return f
 
 
-def _descargos(alloc: pd.DataFrame, uom: pd.Series, lang: str) -> pd.DataFrame:
+def _descargos(alloc: pd.DataFrame, uom, lang: str) -> pd.DataFrame:
     f = _sorted(alloc, ["export_date", "export_pedimento", "export_line", "import_date"])
     f["uom"] = _lookup(uom, f)
     if "late" in f:
@@ -877,7 +919,7 @@ def _faltantes(short: pd.DataFrame, imports: pd.DataFrame, lang: str) -> pd.Data
     return f
 
 
-def _exposicion(exp: pd.DataFrame, uom: pd.Series, lang: str) -> pd.DataFrame:
+def _exposicion(exp: pd.DataFrame, uom, lang: str) -> pd.DataFrame:
     f = _sorted(exp, ["deadline", "import_pedimento", "import_line"])
     f["uom"] = _lookup(uom, f)
     f["estado"] = _estado(f["days_to_deadline"], lang) if "days_to_deadline" in f else None
@@ -920,6 +962,13 @@ def _anexo30(anexo30) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         return anexo30.saldos, anexo30.descargos
     descargos, saldos = anexo30  # (descargos, saldos), as immex_nb.anexo30 returns them
     return saldos, descargos
+
+
+def _month(frame: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    if frame is None or "date" not in frame.columns:
+        return pd.DataFrame()
+    d = pd.to_datetime(frame["date"])
+    return frame.loc[(d >= start) & (d <= end)]
 
 
 def report_anexo30(data) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -985,8 +1034,15 @@ def annex_sheets(data, *, lang: str | None = None, anexo30=None) -> list[Sheet]:
     if len(alloc):
         d = pd.to_datetime(alloc["export_date"])
         alloc = alloc.loc[(d >= start) & (d <= end)]
+    ledger = data.ledger
     frames = {
         "saldos": _saldos(cur.aged, lang),
+        "importaciones": _sorted(
+            _month(getattr(ledger, "imports", None), start, end), ["date", "pedimento", "line"]
+        ),
+        "exportaciones": _sorted(
+            _month(getattr(ledger, "exports", None), start, end), ["date", "pedimento", "line"]
+        ),
         "descargos": _descargos(alloc, uom, lang),
         "vencimientos": _vencimientos(cur.aged, lang),
         "faltantes": _faltantes(result.shortfalls, data.ledger.imports, lang),

@@ -24,6 +24,8 @@ from immex_nb.text import t
 SHEETS_ES = [
     "Índice",
     "Saldos por pedimento",
+    "Importaciones del mes",
+    "Exportaciones del mes",
     "Descargos del mes",
     "Vencimientos 30-60-90 días",
     "Faltantes",
@@ -109,6 +111,14 @@ def test_saldos_one_row_per_open_line_with_the_reports_numbers(acme, tmp_path):
 def test_month_sheets(acme, tmp_path):
     write_report_annex(acme, tmp_path / "annex.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "annex.xlsx")
+    _, imp = _rows(wb["Importaciones del mes"])
+    assert [(r["Pedimento"], r["Número de parte"]) for r in imp] == [
+        ("25 47 3420 5000001", "PRESS-1")
+    ]  # the import of 2025-04-02 is not of the month
+    _, exp = _rows(wb["Exportaciones del mes"])
+    assert [(r["Pedimento de exportación"], r["Cantidad exportada"]) for r in exp] == [
+        ("25 47 3420 5100001", 400)
+    ]
     _, desc = _rows(wb["Descargos del mes"])
     assert len(desc) == 1
     d = desc[0]
@@ -142,7 +152,7 @@ def test_index_sheet_names_client_period_and_sheets(acme, tmp_path):
 def test_english_on_request(acme, tmp_path):
     write_report_annex(acme, tmp_path / "annex.xlsx", lang="en")
     wb = openpyxl.load_workbook(tmp_path / "annex.xlsx")
-    assert wb.sheetnames[:3] == ["Contents", "Balances by pedimento", "Discharges of the month"]
+    assert wb.sheetnames[:3] == ["Contents", "Balances by pedimento", "Imports of the month"]
     header, rows = _rows(wb["Balances by pedimento"])
     assert "Unit of measure" in header and "Open value MXN" in header
     assert {r["Status"] for r in rows} == {"Expired", "In time", "No time limit (fixed asset)"}
@@ -307,3 +317,16 @@ def test_anexo30_from_the_reports_own_discharges(acme, tmp_path):
     assert by_flag["N"]["Fracción arancelaria"] == t("anexo30.fraccion.blank", "es")
     _, rows = _rows(wb["Anexo 30 descargos"])
     assert [r["Valor descargado MXN"] for r in rows] == [pytest.approx(4_000)]
+
+
+def test_every_sheet_has_its_words_in_both_languages():
+    assert set(annex.SHEETS) == set(annex.COLUMNS)
+    for lang in ("es", "en"):
+        titles = [annex.sheet_title(k, lang) for k in annex.SHEETS]
+        assert len(set(titles)) == len(titles) and all(len(x) <= 31 for x in titles)
+        assert not any(set(x) & set("[]:*?/\\") for x in titles)
+        for key in annex.SHEETS:
+            assert t(f"annex.about.{key}", lang, period=PERIOD)
+            assert t(f"annex.empty.{key}", lang, period=PERIOD)
+            headers = [t(f"annex.h.{h}", lang) for _, h, _ in annex.COLUMNS[key]]
+            assert len(set(headers)) == len(headers), (key, lang)
