@@ -10,13 +10,13 @@ the shape a customs team works with (docs/annex.md)::
     Importaciones del mes   the month's temporary imports
     Exportaciones del mes   the month's exports and returns
     Descargos del mes       the month's exports and the import lines they discharged
-    Vencimientos 30/60/90   pedimentos with open lines expired or due within 90 days
+    Vencimientos 30-60-90   pedimentos with open lines expired or due within 90 days
     Faltantes               exports that found no import balance
     Rechazos                rows of the client's files that were not loaded
     Exposición              taxes, update, surcharges and fines per open line
     Exposición (cálculo)    the rates and factors behind them
-    Ahorro IGI/IVA          duty and VAT deferred and saved, month and year to date
-    Anexo 30 saldos/descargos   when the Anexo 30 tables are given
+    Ahorro IGI e IVA        duty and VAT deferred and saved, month and year to date
+    Anexo 30 saldos, descargos  the Anexo 30 (SCCCyG) worksheet, when given
 
 Sheet names and headers come from the text catalog (``annex.*`` keys,
 Spanish by default); every money header names its currency (``Valor del saldo
