@@ -29,7 +29,7 @@ is written beside the workbook as ``annex_<sheet>.csv`` — the Índice and the
 sheet itself say so.  The rows are written straight into the worksheet XML, a
 column at a time (xlsxwriter ``constant_memory`` for everything else): the
 big benchmark client's annex (316,000 rows in eight sheets, four full tables
-as CSV) takes about 5 CPU-seconds and 30 MB of memory, where writing it cell
+as CSV) takes 5–7 CPU-seconds and about 50 MB of memory, where writing it cell
 by cell took two minutes (``make bench``).
 
 Text is always written as text: a part number ``=1+2`` or ``-0042`` stays a
