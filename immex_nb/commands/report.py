@@ -1,10 +1,54 @@
 """``immex-nb report --data DATA_ROOT --period YYYY-MM … --out OUT``: the monthly
-report batch over clients × periods (docs/report.md)."""
+report batch over clients × periods (docs/report.md, docs/batch.md)."""
 
 from __future__ import annotations
 
 from immex_nb.commands.options import period
-from immex_nb.report import run_batch
+from immex_nb.text import LANGS
+
+
+def workers(text: str) -> int:
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; use 1 or more")
+    return n
+
+
+def add_batch_options(parser) -> None:
+    """``--workers``, ``--scheduler``, ``--lang``, ``--pdf``, ``--template``:
+    shared by ``report`` and ``demo``."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=workers,
+        default=None,
+        metavar="N",
+        help="reports at once: 1 (default) runs them here; N > 1 on a local Dask cluster of N processes",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="submit the reports to an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGS,
+        default=None,
+        help="language of every report (default: the client's language setting, else es)",
+    )
+    parser.add_argument(
+        "--pdf", action="store_true", help="also write report.pdf beside report.html"
+    )
+    parser.add_argument(
+        "--template",
+        metavar="PATH",
+        help="report notebook (default: the monthly report shipped with the package)",
+    )
 
 
 def add_parser(sub) -> None:
@@ -17,20 +61,23 @@ def add_parser(sub) -> None:
         "--client", action="append", metavar="NAME", help="only these clients (repeatable)"
     )
     r.add_argument("--out", required=True, metavar="OUT")
-    r.add_argument("--workers", type=int, default=None, metavar="N")
-    r.add_argument(
-        "--template",
-        metavar="PATH",
-        help="report notebook (default: the monthly report shipped with the package)",
-    )
+    add_batch_options(r)
+
+
+def batch_kwargs(args) -> dict:
+    """The run_batch keyword arguments of the shared batch options."""
+    return {
+        "workers": getattr(args, "workers", None),
+        "scheduler": getattr(args, "scheduler", None),
+        "template": getattr(args, "template", None),
+        "language": getattr(args, "lang", None),
+        "pdf": bool(getattr(args, "pdf", False)),
+    }
 
 
 def run(args) -> int:
-    return run_batch(
-        args.data,
-        args.period,
-        args.out,
-        clients=args.client,
-        workers=args.workers,
-        template=args.template,
+    from immex_nb import report
+
+    return report.run_batch(
+        args.data, args.period, args.out, clients=args.client, **batch_kwargs(args)
     ).exit_code
