@@ -674,7 +674,8 @@ def run_batch(
                 f"no client folders under {root}; expected one folder per client (e.g. {root}/acme/imports.csv)"
             )
     template_path = Path(template) if template is not None else default_template()
-    check_template_parameters(template_path)
+    if not template_path.is_file():
+        raise ImmexError(f"report template {template_path} does not exist")
 
     check_out(out_dir)
     for name in names:
@@ -683,6 +684,7 @@ def run_batch(
     log_path = out_abs / LOG_NAME
     result = BatchResult(out=out_dir)
     with lock_out(out_abs):
+        check_template_parameters(template_path)
         tasks = []
         for name in names:
             try:
