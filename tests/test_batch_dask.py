@@ -245,3 +245,80 @@ def test_a_local_cluster_writes_the_same_files_as_one_worker(tmp_path):
         if rel.name.startswith("."):  # the lock and the kernels' log
             continue
         assert _normalised(out1 / rel, out1) == _normalised(out2 / rel, out2), rel
+
+
+# --------------------------------------------------------------------------- --lang, --pdf
+
+
+def test_language_is_the_option_else_the_clients_setting_else_spanish(tmp_path, monkeypatch):
+    from immex_nb.report import batch
+
+    data = write_data(tmp_path / "data", good=3, broken=False)
+    (data / "c1" / "client.toml").write_text('name = "Uno"\nlanguage = "en"\n', encoding="utf-8")
+    (data / "c3" / "client.toml").write_text('language = "fr"\n', encoding="utf-8")
+    seen = []
+    monkeypatch.setattr(batch, "_execute_here", lambda tasks, progress: seen.extend(tasks) or [])
+    import immex_nb.report.index
+
+    monkeypatch.setattr(immex_nb.report.index, "write_index", lambda out, results: None)
+    res = batch.run_batch(data, [PERIOD], tmp_path / "out", template=FIXTURE_TEMPLATE, echo=False)
+    assert {t.client: t.language for t in seen} == {"c1": "en", "c2": "es"}
+    assert [(r.client, r.status) for r in res.results] == [("c3", "failed")]
+    assert "'fr' is not supported" in res.results[0].reason
+    seen.clear()
+    batch.run_batch(
+        data,
+        [PERIOD],
+        tmp_path / "out",
+        template=FIXTURE_TEMPLATE,
+        language="en",
+        pdf=True,
+        echo=False,
+    )
+    assert {(t.language, t.pdf) for t in seen} == {("en", True)}
+
+
+def test_report_options_reach_run_batch(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from immex_nb import report as report_pkg
+    from immex_nb.cli import main
+
+    seen = {}
+    monkeypatch.setattr(
+        report_pkg, "run_batch", lambda *a, **kw: seen.update(kw) or SimpleNamespace(exit_code=0)
+    )
+    argv = ["report", "--data", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path / "o")]
+    assert main([*argv, "--lang", "en", "--pdf", "--scheduler", "tcp://127.0.0.1:8786"]) == 0
+    assert seen["language"] == "en" and seen["pdf"] is True
+    assert seen["scheduler"] == "tcp://127.0.0.1:8786" and seen["workers"] is None
+    assert main([*argv, "--workers", "3"]) == 0
+    assert seen["workers"] == 3 and seen["language"] is None and seen["pdf"] is False
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_pdf_is_written_from_the_html_with_the_header_and_language(tmp_path, monkeypatch):
+    import types
+
+    from immex_nb.report import batch
+
+    calls = []
+
+    def write_pdf(html, pdf, *, header, lang):
+        calls.append((Path(html).name, header, lang))
+        Path(pdf).write_bytes(b"%PDF-1.4\n")
+
+    monkeypatch.setitem(
+        sys.modules, "immex_nb.report.pdf", types.SimpleNamespace(write_pdf=write_pdf)
+    )
+    data = write_data(tmp_path / "data", good=1, broken=False)
+    out = tmp_path / "out"
+    res = batch.run_batch(
+        data, [PERIOD], out, template=FIXTURE_TEMPLATE, pdf=True, echo=False, progress=False
+    )
+    assert res.exit_code == 0, res.failed
+    assert calls == [("report.html", f"c1 · {PERIOD}", "es")]
+    assert (out / "c1" / PERIOD / "report.pdf").read_bytes().startswith(b"%PDF")

@@ -63,6 +63,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -81,6 +82,8 @@ REQUIRED_OUTPUTS = ("report.ipynb", "report.html", "annex.xlsx", "kpis.json")
 CELL_TIMEOUT_S = 600
 #: kernels' own messages (ipykernel warnings, crashes) of the last run, in OUT
 LOG_NAME = ".report-kernels.log"
+#: start each report's kernel while the previous report runs (IMMEX_NB_WARM_KERNELS=0: off)
+WARM_KERNELS = os.environ.get("IMMEX_NB_WARM_KERNELS", "1") != "0"
 #: the lock a running batch holds on OUT
 LOCK_NAME = ".immex-nb.lock"
 _TMP_MARK = ".tmp-"
@@ -236,9 +239,17 @@ class BatchResult:
 #: parent-pid watchdog everywhere), and skip ``rfc3987_syntax``, which
 #: jsonschema (pulled in by plotly.io → nbformat) imports only to validate IRI
 #: formats nobody asks for and which builds a grammar at import (≈1 s).
+#: A *spare* kernel (``IMMEX_NB_KERNEL_GO`` set) imports the template's usual
+#: modules, then waits for the go file naming its connection file and working
+#: folder (or exits after ``SPARE_IDLE_S``): it starts while the previous
+#: report runs, so the next report finds a kernel that is up and has paid its
+#: imports — a fresh process all the same, that no report has run in.
 _KERNEL_BOOT = r"""
 import os, sys, threading, time
 log = os.environ.pop("IMMEX_NB_KERNEL_LOG", "")
+go = os.environ.pop("IMMEX_NB_KERNEL_GO", "")
+preload = os.environ.pop("IMMEX_NB_KERNEL_PRELOAD", "")
+idle = float(os.environ.pop("IMMEX_NB_KERNEL_IDLE", "120") or 120)
 if log:
     try:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -264,23 +275,122 @@ threading.Thread(target=_watch, name="immex-nb-parent-watch", daemon=True).start
 sys.modules.setdefault("rfc3987_syntax", None)
 if sys.path and sys.path[0] == "":
     del sys.path[0]
+if go:
+    import importlib, json
+    for name in filter(None, preload.split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    end = time.monotonic() + idle
+    while not os.path.exists(go):
+        if time.monotonic() > end:
+            os._exit(0)
+        time.sleep(0.01)
+    with open(go, encoding="utf-8") as fh:
+        info = json.load(fh)
+    os.unlink(go)
+    os.chdir(info["cwd"])
+    sys.argv[1:] = info["argv"]
 sys.argv[0] = "ipykernel_launcher"
 from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 """
 
+#: what a spare kernel imports while it waits (the template's usual imports)
+SPARE_PRELOAD = (
+    "numpy",
+    "pandas",
+    "ipykernel.kernelapp",
+    "IPython.display",
+    "plotly.graph_objects",
+    "plotly.io",
+    "immex_nb",
+    "immex_nb.report.render",
+    "immex_nb.report.annex",
+    "immex_nb.report.sections",
+)
+#: a spare kernel nobody took ends itself after this many seconds
+SPARE_IDLE_S = 120
 
-def _kernel_manager_class(log_path: str):
-    """A jupyter_client kernel manager whose ``python3`` kernel is this
-    interpreter started through :data:`_KERNEL_BOOT` — never a user-level
-    kernel spec pointing at another Python — with its messages sent to
-    ``log_path``."""
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.kernelspec import KernelSpec
+_SPARE_LOCK = threading.Lock()
+_SPARE: dict = {}
 
+
+def _kernel_env(log_path: str) -> dict[str, str]:
     env = {"IMMEX_NB_KERNEL_PARENT": str(os.getpid())}
     if log_path:
         env["IMMEX_NB_KERNEL_LOG"] = log_path
+    return env
+
+
+def _start_spare(log_path: str) -> None:
+    """Start the next report's kernel now (it imports, then waits for its go file)."""
+    import tempfile
+
+    from jupyter_client.launcher import launch_kernel
+
+    go = Path(tempfile.gettempdir()) / f"immex-nb-kernel-go-{os.getpid()}-{uuid.uuid4().hex}"
+    env = dict(os.environ)
+    env.update(_kernel_env(log_path))
+    env.update(
+        IMMEX_NB_KERNEL_GO=str(go),
+        IMMEX_NB_KERNEL_PRELOAD=",".join(SPARE_PRELOAD),
+        IMMEX_NB_KERNEL_IDLE=str(SPARE_IDLE_S),
+    )
+    try:
+        popen = launch_kernel(
+            [sys.executable, "-c", _KERNEL_BOOT], env=env, cwd=tempfile.gettempdir()
+        )
+    except OSError:
+        return
+    with _SPARE_LOCK:
+        old = dict(_SPARE)
+        _SPARE.clear()
+        _SPARE.update(popen=popen, go=go, log=log_path, started=time.monotonic())
+    if old:
+        _discard_spare(old)
+
+
+def _take_spare(log_path: str) -> dict | None:
+    with _SPARE_LOCK:
+        spare = dict(_SPARE)
+        _SPARE.clear()
+    if not spare:
+        return None
+    fresh = time.monotonic() - spare["started"] < SPARE_IDLE_S - 5
+    if spare["log"] != log_path or spare["popen"].poll() is not None or not fresh:
+        _discard_spare(spare)
+        return None
+    return spare
+
+
+def _discard_spare(spare: dict | None = None) -> None:
+    """End the spare kernel (this process's, when none is given)."""
+    if spare is None:
+        with _SPARE_LOCK:
+            spare = dict(_SPARE)
+            _SPARE.clear()
+    if not spare:
+        return
+    popen = spare["popen"]
+    if popen.poll() is None:
+        popen.kill()
+        with contextlib.suppress(Exception):
+            popen.wait(timeout=10)
+    Path(spare["go"]).unlink(missing_ok=True)
+
+
+def _kernel_manager_class(log_path: str, warm: bool = False):
+    """A jupyter_client kernel manager whose ``python3`` kernel is this
+    interpreter started through :data:`_KERNEL_BOOT` — never a user-level
+    kernel spec pointing at another Python — with its messages sent to
+    ``log_path``.  ``warm``: take the spare kernel when there is one, and
+    start the next."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec
+
+    env = _kernel_env(log_path)
 
     class ReportKernelManager(AsyncKernelManager):
         @property
@@ -293,6 +403,28 @@ def _kernel_manager_class(log_path: str):
                     env=env,
                 )
             return self._kernel_spec
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            spare = _take_spare(log_path) if warm else None
+            if warm:
+                _start_spare(log_path)
+            if spare is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            cwd = str(kw.get("cwd") or os.getcwd())
+            go = Path(spare["go"])
+            tmp = go.with_name(go.name + ".tmp")
+            tmp.write_text(json.dumps({"cwd": cwd, "argv": list(kernel_cmd[3:])}), "utf-8")
+            os.replace(tmp, go)
+            prov = self.provisioner
+            popen = spare["popen"]
+            prov.process = popen
+            prov.pid = popen.pid
+            try:
+                prov.pgid = os.getpgid(popen.pid)
+            except OSError:
+                prov.pgid = None
+            prov.cwd = cwd
+            self._reconcile_connection_info(prov.connection_info)
 
     return ReportKernelManager
 
@@ -395,7 +527,7 @@ def run_task(task: Task) -> TaskResult:
                 request_save_on_cell_execute=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 cwd=str(stage),
-                kernel_manager_class=_kernel_manager_class(task.kernel_log),
+                kernel_manager_class=_kernel_manager_class(task.kernel_log, warm=WARM_KERNELS),
             )
         except Exception as exc:  # a failing cell, a dead kernel …
             status, reason = "failed", _execution_reason(exc)
@@ -771,14 +903,19 @@ def _execute_here(tasks: list[Task], progress: bool | None) -> list[TaskResult]:
     """One worker: the reports one after the other in this process (each in
     its own kernel)."""
     results: list[TaskResult] = []
-    with _bar(len(tasks), progress) as bar:
-        for task in tasks:
-            try:
-                r = run_task(task)
-            except Exception as exc:  # outside the notebook: a full disk, …
-                r = _lost(task, "error: " + _execution_reason(exc))
-            results.append(r)
-            _note(bar, r)
+    if WARM_KERNELS and tasks:
+        _start_spare(tasks[0].kernel_log)  # warms while papermill reads the template
+    try:
+        with _bar(len(tasks), progress) as bar:
+            for task in tasks:
+                try:
+                    r = run_task(task)
+                except Exception as exc:  # outside the notebook: a full disk, …
+                    r = _lost(task, "error: " + _execution_reason(exc))
+                results.append(r)
+                _note(bar, r)
+    finally:
+        _discard_spare()  # the kernel started for a next report that is not coming
     return results
 
 
