@@ -969,7 +969,7 @@ def _execute_dask(
                     n_workers=n_workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=":0" if _has_dashboard() else None,
+                    dashboard_address="127.0.0.1:0" if _has_dashboard() else None,
                     silence_logs=logging.ERROR,
                     memory_limit=0,
                 )
