@@ -11,6 +11,7 @@ printed beside the figures.
 
     python bench/bench_report.py
     python bench/bench_report.py --client textiles-sonora --months 6 --workers 2
+    python bench/bench_report.py --template tests/fixtures/report/fixture_report.ipynb  # the batch's own cost
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def main(argv=None) -> None:
     ap.add_argument("--client", default="electronica-norte")
     ap.add_argument("--months", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--template", default=None, help="another report notebook (default: the real one)"
+    )
     args = ap.parse_args(argv)
 
     from immex_nb.report import run_batch
@@ -74,7 +78,13 @@ def main(argv=None) -> None:
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         result = run_batch(
-            data, periods, Path(tmp) / "out", workers=args.workers, echo=False, progress=False
+            data,
+            periods,
+            Path(tmp) / "out",
+            workers=args.workers,
+            template=args.template,
+            echo=False,
+            progress=False,
         )
         wall = time.perf_counter() - t0
         load1 = os.getloadavg()[0]
