@@ -276,8 +276,8 @@ def test_language_is_the_option_else_the_clients_setting_else_spanish(tmp_path, 
 def test_report_options_reach_run_batch(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from immex_nb import report as report_pkg
     from immex_nb.cli import main
+    from immex_nb.commands import report as report_pkg
 
     seen = {}
     monkeypatch.setattr(

@@ -3,38 +3,15 @@ report batch over clients × periods (docs/report.md, docs/batch.md)."""
 
 from __future__ import annotations
 
-from immex_nb.commands.options import period
+from immex_nb.commands.options import add_cluster, period
+from immex_nb.report import run_batch
 from immex_nb.text import LANGS
 
 
-def workers(text: str) -> int:
-    import argparse
-
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers; use 1 or more")
-    return n
-
-
 def add_batch_options(parser) -> None:
-    """``--workers``, ``--scheduler``, ``--lang``, ``--pdf``, ``--template``:
-    shared by ``report`` and ``demo``."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=workers,
-        default=None,
-        metavar="N",
-        help="reports at once: 1 (default) runs them here; N > 1 on a local Dask cluster of N processes",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="submit the reports to an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
-    )
+    """``--workers``/``--scheduler`` (docs/batch.md), ``--lang``, ``--pdf``,
+    ``--template``: shared by ``report`` and ``demo``."""
+    add_cluster(parser)
     parser.add_argument(
         "--lang",
         choices=LANGS,
@@ -76,8 +53,6 @@ def batch_kwargs(args) -> dict:
 
 
 def run(args) -> int:
-    from immex_nb import report
-
-    return report.run_batch(
+    return run_batch(
         args.data, args.period, args.out, clients=args.client, **batch_kwargs(args)
     ).exit_code

@@ -919,12 +919,6 @@ def _execute_here(tasks: list[Task], progress: bool | None) -> list[TaskResult]:
     return results
 
 
-def _has_dashboard() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bokeh") is not None
-
-
 def _execute_dask(
     tasks: list[Task],
     n_workers: int,
@@ -937,52 +931,33 @@ def _execute_dask(
     single-threaded processes, or the one at ``scheduler``.  A task whose
     worker dies is retried by the scheduler (``distributed.scheduler.allowed-
     failures``) and, when it keeps dying, recorded as one failed report."""
-    import logging
-
     import dask
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
+
+    from immex_nb.cluster import connect
 
     results: list[TaskResult] = []
     if not tasks:
         return results
     with contextlib.ExitStack() as stack:
-        if scheduler:
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="15s"))
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ImmexError(
-                    f"cannot reach the Dask scheduler at {scheduler} ({_one_line(exc, 200)}); "
-                    "start one with `dask scheduler` and workers with `dask worker ADDRESS`"
-                ) from None
-        else:
+        if not scheduler:
+            # a local cluster: one retry for a task whose worker died, then it is one failed report
             stack.enter_context(
                 dask.config.set(
                     {
                         "distributed.scheduler.allowed-failures": 1,
-                        "distributed.worker.daemon": False,
                         "distributed.admin.system-monitor.gil.enabled": False,
                     }
                 )
             )
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=n_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address="127.0.0.1:0" if _has_dashboard() else None,
-                    silence_logs=logging.ERROR,
-                    memory_limit=0,
-                )
-            )
-            client = stack.enter_context(Client(cluster))
-        if scheduler or _has_dashboard():
-            with contextlib.suppress(Exception):
-                result.dashboard = client.dashboard_link
+        client = stack.enter_context(connect(workers=n_workers, scheduler=scheduler))
+        with contextlib.suppress(Exception):
+            result.dashboard = client.dashboard_link
         if echo:
             print(
                 f"immex-nb report: Dask dashboard {result.dashboard}"
                 if result.dashboard
-                else "immex-nb report: Dask dashboard not available (it needs bokeh)",
+                else "immex-nb report: no Dask dashboard",
                 file=sys.stderr,
             )
         run_id = uuid.uuid4().hex[:8]
