@@ -194,6 +194,7 @@ _RANDOM = [
     (re.compile(r"\.tmp-[0-9a-f]{10}"), ".tmp-<id>"),
     (re.compile(r'"id": "[0-9a-f]{8}"'), '"id": "<cell>"'),  # cells papermill adds
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?"), "<time>"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d( UTC)?"), "<time>"),  # the index's "generated"
     (re.compile(r'"(duration|seconds|notebook_s|html_s|pdf_s)":\s*[^,}\n]*'), r'"\1": <t>'),
 ]
 
