@@ -239,15 +239,15 @@ class BatchResult:
 #: parent-pid watchdog everywhere), and skip ``rfc3987_syntax``, which
 #: jsonschema (pulled in by plotly.io → nbformat) imports only to validate IRI
 #: formats nobody asks for and which builds a grammar at import (≈1 s).
-#: A *spare* kernel (``IMMEX_NB_KERNEL_GO`` set) imports the template's usual
-#: modules, then waits for the go file naming its connection file and working
-#: folder (or exits after ``SPARE_IDLE_S``): it starts while the previous
+#: A *spare* kernel (``IMMEX_NB_KERNEL_SPARE`` set) imports the template's usual
+#: modules, then waits for one line on its stdin naming its connection file and
+#: working folder (or exits after ``SPARE_IDLE_S``, or when the pipe closes): it starts while the previous
 #: report runs, so the next report finds a kernel that is up and has paid its
 #: imports — a fresh process all the same, that no report has run in.
 _KERNEL_BOOT = r"""
 import os, sys, threading, time
 log = os.environ.pop("IMMEX_NB_KERNEL_LOG", "")
-go = os.environ.pop("IMMEX_NB_KERNEL_GO", "")
+spare = os.environ.pop("IMMEX_NB_KERNEL_SPARE", "")
 preload = os.environ.pop("IMMEX_NB_KERNEL_PRELOAD", "")
 idle = float(os.environ.pop("IMMEX_NB_KERNEL_IDLE", "120") or 120)
 if log:
@@ -275,21 +275,21 @@ threading.Thread(target=_watch, name="immex-nb-parent-watch", daemon=True).start
 sys.modules.setdefault("rfc3987_syntax", None)
 if sys.path and sys.path[0] == "":
     del sys.path[0]
-if go:
-    import importlib, json
+if spare:
+    import importlib, json, select
     for name in filter(None, preload.split(",")):
         try:
             importlib.import_module(name)
         except Exception:
             pass
-    end = time.monotonic() + idle
-    while not os.path.exists(go):
-        if time.monotonic() > end:
-            os._exit(0)
-        time.sleep(0.01)
-    with open(go, encoding="utf-8") as fh:
-        info = json.load(fh)
-    os.unlink(go)
+    ready, _, _ = select.select([0], [], [], idle)
+    line = os.read(0, 1 << 16).decode("utf-8") if ready else ""
+    if not line.strip():
+        os._exit(0)
+    info = json.loads(line)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     os.chdir(info["cwd"])
     sys.argv[1:] = info["argv"]
 sys.argv[0] = "ipykernel_launcher"
@@ -325,29 +325,32 @@ def _kernel_env(log_path: str) -> dict[str, str]:
 
 
 def _start_spare(log_path: str) -> None:
-    """Start the next report's kernel now (it imports, then waits for its go file)."""
+    """Start the next report's kernel now (it imports, then waits for its line on stdin)."""
+    import subprocess
     import tempfile
 
     from jupyter_client.launcher import launch_kernel
 
-    go = Path(tempfile.gettempdir()) / f"immex-nb-kernel-go-{os.getpid()}-{uuid.uuid4().hex}"
     env = dict(os.environ)
     env.update(_kernel_env(log_path))
     env.update(
-        IMMEX_NB_KERNEL_GO=str(go),
+        IMMEX_NB_KERNEL_SPARE="1",
         IMMEX_NB_KERNEL_PRELOAD=",".join(SPARE_PRELOAD),
         IMMEX_NB_KERNEL_IDLE=str(SPARE_IDLE_S),
     )
     try:
         popen = launch_kernel(
-            [sys.executable, "-c", _KERNEL_BOOT], env=env, cwd=tempfile.gettempdir()
+            [sys.executable, "-c", _KERNEL_BOOT],
+            stdin=subprocess.PIPE,
+            env=env,
+            cwd=tempfile.gettempdir(),
         )
     except OSError:
         return
     with _SPARE_LOCK:
         old = dict(_SPARE)
         _SPARE.clear()
-        _SPARE.update(popen=popen, go=go, log=log_path, started=time.monotonic())
+        _SPARE.update(popen=popen, log=log_path, started=time.monotonic())
     if old:
         _discard_spare(old)
 
@@ -378,7 +381,8 @@ def _discard_spare(spare: dict | None = None) -> None:
         popen.kill()
         with contextlib.suppress(Exception):
             popen.wait(timeout=10)
-    Path(spare["go"]).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        popen.stdin.close()
 
 
 def _kernel_manager_class(log_path: str, warm: bool = False):
@@ -408,15 +412,19 @@ def _kernel_manager_class(log_path: str, warm: bool = False):
             spare = _take_spare(log_path) if warm else None
             if warm:
                 _start_spare(log_path)
-            if spare is None:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
             cwd = str(kw.get("cwd") or os.getcwd())
-            go = Path(spare["go"])
-            tmp = go.with_name(go.name + ".tmp")
-            tmp.write_text(json.dumps({"cwd": cwd, "argv": list(kernel_cmd[3:])}), "utf-8")
-            os.replace(tmp, go)
+            popen = spare["popen"] if spare else None
+            if popen is not None:
+                line = json.dumps({"cwd": cwd, "argv": list(kernel_cmd[3:])}) + "\n"
+                try:
+                    popen.stdin.write(line.encode("utf-8"))
+                    popen.stdin.close()
+                except OSError:  # it died meanwhile
+                    _discard_spare(spare)
+                    popen = None
+            if popen is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
             prov = self.provisioner
-            popen = spare["popen"]
             prov.process = popen
             prov.pid = popen.pid
             try:
