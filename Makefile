@@ -31,6 +31,7 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_discharge.py
 	$(BIN)/python bench/bench_annex.py
+	$(BIN)/python bench/bench_report.py
 
 ## rewrite the demo clients from the generator
 data: install
