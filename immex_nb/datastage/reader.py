@@ -949,7 +949,8 @@ def read_datastage(
         cp1252 += parsed.cp1252_lines
         if parsed.table is not None and parsed.table.num_rows:
             parts[m.tipo].append(_Part(parsed.table, parsed.rows, m.label, m.folio))
-    if not n_members:
+    damaged = {"unreadable_member", "refused_member", "truncated_zip"}
+    if not n_members and not any(f["check"] in damaged for f in findings):
         where = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
         raise ImmexError(
             f"no Data Stage files in {where}; expected <folio>_<tipo>.asc files "
