@@ -13,8 +13,8 @@ import pytest
 from immex_nb.datastage import compulsa, read_datastage, views
 from immex_nb.datastage.reader import to_utf8
 from immex_nb.samples.datastage import (
-    break_members,
     bomb_member,
+    break_members,
     example_ledger,
     synth_datastage,
     synth_quirks,
