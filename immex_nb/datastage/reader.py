@@ -48,6 +48,7 @@ original of its chain and its latest version so each operation counts once.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import os
 import re
@@ -99,6 +100,7 @@ _TIPOS_BY_LOWER = {t.lower(): t for t in RECORD_TYPES}
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _STRIP = " \x00"
+_NONBLANK = re.compile(rb"[^ \x00\r\n\t]")
 _MAX_TEXT = 200  # characters of a line or header copied into a reject or finding
 # the instants a datetime64[ns] column can hold, in seconds
 _NS_LO = int(pd.Timestamp.min.ceil("s").value // 10**9)
@@ -183,18 +185,6 @@ class DataStage:
 # ---------------------------------------------------------------- decoding
 
 
-def decode_line(raw: bytes) -> str:
-    """UTF-8 if the line is valid UTF-8, else Windows-1252 (Latin-1 for the
-    five bytes cp1252 leaves undefined)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError:
-            return raw.decode("latin-1")
-
-
 _BAD_AT: list[int] = []
 
 
@@ -203,37 +193,64 @@ def _record_error(exc: UnicodeError) -> tuple[str, int]:
     return "", exc.end  # type: ignore[attr-defined]
 
 
+def _latin1_byte(exc: UnicodeError) -> tuple[str, int]:
+    """cp1252 leaves five bytes undefined: read them as Latin-1."""
+    raw = exc.object[exc.start : exc.end]  # type: ignore[attr-defined]
+    return raw.decode("latin-1"), exc.end  # type: ignore[attr-defined]
+
+
 codecs.register_error("immex_nb.datastage.mark", _record_error)
+codecs.register_error("immex_nb.datastage.latin1", _latin1_byte)
+
+
+def decode_line(raw: bytes) -> str:
+    """UTF-8 if the line is valid UTF-8, else Windows-1252 (Latin-1 for the
+    five bytes cp1252 leaves undefined)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="immex_nb.datastage.latin1")
 
 
 def to_utf8(data: bytes) -> tuple[bytes, int]:
-    """``data`` as UTF-8 bytes and the number of lines that were not valid
-    UTF-8 (decoded with :func:`decode_line`, i.e. as cp1252).  A clean file
-    is returned as is."""
+    """``data`` as UTF-8 bytes, each line decoded by :func:`decode_line`, and
+    the number of lines that were not valid UTF-8 (read as cp1252).  A clean
+    file is returned as is.
+
+    Done in bulk: the lines holding non-ASCII bytes and the lines that are
+    not valid UTF-8 are located with one decoding pass; the file is then
+    decoded as cp1252 in one piece, except the few lines that are valid
+    UTF-8 with non-ASCII characters, which are kept as they are."""
+    if data.isascii():
+        return data, 0
     try:
         data.decode("utf-8")
         return data, 0
     except UnicodeDecodeError:
         pass
+    raw = np.frombuffer(data, np.uint8)
+    newlines = np.flatnonzero(raw == 10)
+    high_lines = np.unique(np.searchsorted(newlines, np.flatnonzero(raw >= 0x80)))
     _BAD_AT.clear()
     data.decode("utf-8", errors="immex_nb.datastage.mark")
-    positions = sorted(set(_BAD_AT))
+    bad_lines = np.unique(np.searchsorted(newlines, np.array(_BAD_AT, dtype="int64")))
     _BAD_AT.clear()
+    utf8_lines = np.setdiff1d(high_lines, bad_lines, assume_unique=True)
+    if not len(utf8_lines):
+        text = data.decode("cp1252", errors="immex_nb.datastage.latin1")
+        return text.encode("utf-8"), len(bad_lines)
     pieces: list[bytes] = []
     prev = 0
-    bad_lines = 0
-    for at in positions:
-        if at < prev:
-            continue
-        start = data.rfind(b"\n", 0, at) + 1
-        end = data.find(b"\n", at)
-        end = len(data) if end < 0 else end
-        pieces.append(data[prev:start])
-        pieces.append(decode_line(data[start:end]).encode("utf-8"))
+    for line in utf8_lines.tolist():
+        start = 0 if line == 0 else int(newlines[line - 1]) + 1
+        end = int(newlines[line]) if line < len(newlines) else len(data)
+        pieces.append(
+            data[prev:start].decode("cp1252", errors="immex_nb.datastage.latin1").encode("utf-8")
+        )
+        pieces.append(data[start:end])
         prev = end
-        bad_lines += 1
-    pieces.append(data[prev:])
-    return b"".join(pieces), bad_lines
+    pieces.append(data[prev:].decode("cp1252", errors="immex_nb.datastage.latin1").encode("utf-8"))
+    return b"".join(pieces), len(bad_lines)
 
 
 # ---------------------------------------------------------------- parsing
@@ -302,7 +319,7 @@ def parse_asc(data: bytes, tipo: str, label: str) -> _Parsed:
                         _reject(label, i, "", text, f"header does not match the {tipo} layout")
                     )
             return _empty_parsed(findings, rejects, count, cp)
-    if nl < 0 or not buf[nl + 1 :].strip(b" \x00\r\n\t"):
+    if nl < 0 or not _NONBLANK.search(buf, nl + 1):
         return _empty_parsed(findings, cp=cp)
     width = len(header)
     try:
@@ -378,11 +395,14 @@ def _parse_body(buf: bytes, offset: int, width: int, label: str, tipo: str, n: i
     cols = [pc.utf8_trim(table.column(i), _STRIP) for i in range(ncols)]
     rejects: list[dict] = []
     drop = np.zeros(table.num_rows, dtype=bool)
-    body = buf[offset:]
-    if b"\n\n" in body or b"\n\r\n" in body or body[:1] in (b"\n", b"\r"):
-        raw = np.frombuffer(body, np.uint8)
+    if (
+        buf.find(b"\n\n", offset) >= 0
+        or buf.find(b"\n\r\n", offset) >= 0
+        or buf[offset : offset + 1] in (b"\n", b"\r")
+    ):
+        raw = np.frombuffer(buf, np.uint8, offset=offset)
         starts = np.concatenate(([0], np.flatnonzero(raw == 10) + 1))
-        ends = np.concatenate((starts[1:] - 1, [len(body)]))
+        ends = np.concatenate((starts[1:] - 1, [len(raw)]))
         lengths = ends - starts
         cr = np.zeros(len(starts), dtype=bool)
         one = lengths == 1
@@ -472,83 +492,93 @@ def _bool(arr) -> np.ndarray:
 
 
 def _type_number(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
-    """(float64 values, bad mask, out-of-range mask)."""
+    """(float64 values, bad mask, out-of-range mask).
+
+    Dot decimal, no thousands separator, no exponent; a value too large for
+    a float64 (``inf``) is out of range.  One cast when the column is clean;
+    the shape is checked value by value only when it is not."""
     present = pc.not_equal(col, "")
-    shaped = pc.match_substring_regex(col, _NUMBER.pattern)
-    text = pc.if_else(shaped, col, pa.scalar(None, pa.string()))
+    cand = pc.if_else(present, col, pa.scalar(None, pa.string()))
     try:
-        values = pc.cast(text, pa.float64())
+        values = pc.cast(cand, pa.float64())
+        shaped = None
+        if pc.any(pc.match_substring(cand, "e", ignore_case=True)).as_py():  # 1e5
+            shaped = pc.match_substring_regex(cand, _NUMBER.pattern)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        values = pa.chunked_array(
-            [pa.array(pd.to_numeric(pd.Series(text.to_pylist(), dtype=object), errors="coerce"))]
-        )
-    finite = pc.is_finite(values)
-    ok = pc.and_(shaped, finite)
-    bad = _bool(present) & ~_bool(ok)
-    out_of_range = bad & _bool(shaped)
-    return pc.if_else(ok, values, pa.scalar(None, pa.float64())), bad, out_of_range
+        shaped = pc.match_substring_regex(cand, _NUMBER.pattern)
+        text = pc.if_else(shaped, cand, pa.scalar(None, pa.string()))
+        try:
+            values = pc.cast(text, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            numbers = pd.to_numeric(pd.Series(text.to_pylist(), dtype=object), errors="coerce")
+            values = pa.chunked_array([pa.array(numbers.to_numpy(dtype="float64"))])
+    finite = _bool(pc.is_finite(values))
+    has = _bool(present)
+    shape_ok = has if shaped is None else _bool(shaped)
+    ok = shape_ok & finite
+    bad = has & ~ok
+    out_of_range = bad & shape_ok
+    return pc.if_else(pa.array(ok), values, pa.scalar(None, pa.float64())), bad, out_of_range
 
 
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%d %H:%M")
+def _seconds_one_by_one(cand: pa.ChunkedArray) -> pa.Array:
+    """ISO date or date-time strings → seconds, strictly (``2025-02-30`` is
+    not a date), any year; what does not parse is null."""
+    parsed: dict[str, int | None] = {}
+    for value in pc.unique(cand).to_pylist():
+        if value is None:
+            continue
+        seconds = None
+        if _DATE.match(value):
+            try:
+                seconds = int(np.datetime64(value.replace(" ", "T"), "s").astype("int64"))
+            except (ValueError, OverflowError):
+                seconds = None
+        parsed[value] = seconds
+    return pa.array([parsed.get(v) for v in cand.to_pylist()], pa.int64())
 
 
 def _type_date(col: pa.ChunkedArray, kind: str) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
     """(datetime64[ns]-ready timestamps, bad mask, out-of-range mask).
 
-    Parsed at second resolution (any year), checked strictly by formatting
-    back, then held against the range a ``datetime64[ns]`` column can hold:
-    a date outside it (year 5202) is a reject, never an exception."""
-    present = _bool(pc.not_equal(col, ""))
-    ts = pa.chunked_array([], pa.timestamp("s")) if len(col) == 0 else None
-    if ts is None:
-        ts = None
-        for fmt in _DATETIME_FORMATS:
-            parsed = pc.strptime(col, format=fmt, unit="s", error_is_null=True)
-            # strptime is lenient (2025-02-30 → 2025-03-02; 2025-3-5): format back and compare
-            exact = pc.equal(pc.strftime(parsed, format=fmt), col)
-            parsed = pc.if_else(exact, parsed, pa.scalar(None, pa.timestamp("s")))
-            ts = parsed if ts is None else pc.coalesce(ts, parsed)
-    got = _bool(pc.is_valid(ts))
-    left = np.flatnonzero(present & ~got)
-    if len(left):  # rare shapes (fractional seconds): one by one, in pandas
-        values = ts.to_pylist()
-        text = col.to_pylist()
-        for i in left:
-            s = text[i]
-            if _DATE.match(s):
-                try:
-                    t = pd.Timestamp(s)
-                except (ValueError, OverflowError):
-                    continue
-                values[i] = t.to_pydatetime() if not pd.isna(t) else None
-        ts = pa.chunked_array([pa.array(values, pa.timestamp("s"))])
-        got = _bool(pc.is_valid(ts))
-    secs = pc.cast(ts, pa.int64())
+    Parsed at second resolution (any year) by one strict ISO cast, value by
+    value only when the cast refuses the column; then held against the range
+    a ``datetime64[ns]`` column can hold: a date outside it (year 5202) is a
+    reject, never an exception."""
+    present = pc.not_equal(col, "")
+    cand = pc.if_else(present, col, pa.scalar(None, pa.string()))
+    try:
+        secs = pc.cast(pc.cast(cand, pa.timestamp("s")), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        secs = _seconds_one_by_one(cand)
+    got = _bool(pc.is_valid(secs))
     inside = _bool(pc.and_(pc.greater_equal(secs, _NS_LO), pc.less_equal(secs, _NS_HI)))
+    has = _bool(present)
     ok = got & inside
-    out_of_range = present & got & ~inside
-    bad = present & ~ok
-    ts = pc.if_else(pa.array(ok), ts, pa.scalar(None, pa.timestamp("s")))
+    out_of_range = has & got & ~inside
+    bad = has & ~ok
+    secs = pc.if_else(pa.array(ok), secs, pa.scalar(None, pa.int64()))
+    ts = pc.cast(secs, pa.timestamp("s"))
     if kind == "date":
         ts = pc.floor_temporal(ts, unit="day")
-    return pc.cast(ts, pa.timestamp("ns")), bad, out_of_range
+    ts = pc.cast(ts, pa.timestamp("ns"))
+    return ts, bad, out_of_range
 
 
-def _type_table(
-    table: pa.Table, tipo: str, files: np.ndarray, rows: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
-    """Type the text columns of ``table``: (frame, rows-kept mask, rejects).
-
-    ``files`` names the file of each row and ``rows`` its line number, for
-    the rejects.  Never raises on a value."""
+def _type_arrow(
+    table: pa.Table, tipo: str, label: str, rows: np.ndarray
+) -> tuple[pa.Table, np.ndarray, list[dict]]:
+    """Type the text columns of one file's ``table``: (typed table, rows-kept
+    mask, rejects).  ``rows`` holds the line number of each row, for the
+    rejects.  Never raises on a value."""
     rejects: list[dict] = []
     bad = np.zeros(table.num_rows, dtype=bool)
-    columns: dict[str, object] = {}
+    columns = []
     for col in HEADERS[tipo]:
         kind = field_kind(col)
         text = table.column(col)
         if kind == "text":
-            columns[col] = text
+            columns.append(text)
             continue
         if kind == "number":
             values, wrong, far = _type_number(text)
@@ -567,7 +597,7 @@ def _type_table(
             for i, value in zip(np.flatnonzero(wrong), shown, strict=True):
                 rejects.append(
                     _reject(
-                        str(files[i]),
+                        label,
                         int(rows[i]),
                         col,
                         value[:_MAX_TEXT],
@@ -575,23 +605,29 @@ def _type_table(
                     )
                 )
         bad |= wrong
-        columns[col] = values
+        columns.append(values)
+    return pa.table(columns, names=HEADERS[tipo]), ~bad, rejects
+
+
+def _to_frame(table: pa.Table, tipo: str) -> pd.DataFrame:
+    """The typed Arrow table as the DataFrame the views use: text as ``str``,
+    numbers ``float64``, dates ``datetime64[ns]``."""
     frame = {}
-    for col, values in columns.items():
+    for col in HEADERS[tipo]:
         kind = field_kind(col)
-        s = values.to_pandas() if hasattr(values, "to_pandas") else pd.Series(values)
+        s = table.column(col).to_pandas()
         if kind == "text":
             s = s.astype("str")
         elif kind == "number":
             s = s.astype("float64")
         else:
             s = s.astype("datetime64[ns]")
-        frame[col] = s.reset_index(drop=True)
+        frame[col] = s
     df = pd.DataFrame(frame, columns=HEADERS[tipo])
     if tipo == "Resumen":
         for col in ("Total_Fracciones", "Total_Contribuciones"):
             df[col] = df[col].round().astype("Int64")
-    return df, ~bad, rejects
+    return df
 
 
 def _empty_table(tipo: str) -> pd.DataFrame:
@@ -652,35 +688,67 @@ def full_pedimento(
     return f"{yy % 100:02d} {sec[:2]} {pat} {ped}"
 
 
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array (blank for missing), trimmed."""
+    arr = pa.array(values, from_pandas=True)
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pa.array(pd.Series(values, dtype=object).astype(str).to_numpy(), pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(arr.cast(pa.large_string()), ""))
+
+
+_SEP_SPACE = pa.scalar(" ", pa.large_string())
+
+
+def _digits(arr: pa.Array, most: int) -> np.ndarray:
+    length = pc.utf8_length(arr)
+    ok = pc.and_(pc.ascii_is_decimal(arr), pc.less_equal(length, most))
+    return _bool(ok)
+
+
 def pedimento_numbers(
     patente: pd.Series, pedimento7: pd.Series, seccion: pd.Series, years: pd.Series
 ) -> pd.Series:
     """:func:`full_pedimento` for whole columns (NaN where a part is not
-    digits or the year is unknown); ``years`` is the payment year of each row."""
+    digits or the year is unknown); ``years`` is the payment year of each row.
+    Computed in Arrow: no Python string per row."""
     index = patente.index
     if len(index) == 0:
         return pd.Series([], index=index, dtype="str")
-    pat = patente.astype("str").str.strip()
-    ped = pedimento7.astype("str").str.strip()
-    sec = seccion.astype("str").str.strip()
-    y = pd.to_numeric(pd.Series(np.asarray(years), index=index), errors="coerce")
-    ok = (
-        pat.str.fullmatch(r"\d{1,4}").fillna(False).astype(bool)
-        & ped.str.fullmatch(r"\d{1,7}").fillna(False).astype(bool)
-        & sec.str.fullmatch(r"\d{1,3}").fillna(False).astype(bool)
-        & y.notna()
+    pat, ped, sec = _arrow_text(patente), _arrow_text(pedimento7), _arrow_text(seccion)
+    y = pd.to_numeric(pd.Series(np.asarray(years), index=index), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
     )
-    out = pd.Series(np.nan, index=index, dtype=object)
-    if ok.any():
-        p7 = ped[ok].str.zfill(7)
-        yr = y[ok].astype("int64").to_numpy()
-        first = p7.str[0].astype("int64").to_numpy()
-        vy = yr - ((yr - first) % 10)
-        yy = pd.Series(vy % 100, index=p7.index).astype("str").str.zfill(2)
-        out[ok] = (
-            yy + " " + sec[ok].str.zfill(3).str[:2] + " " + pat[ok].str.zfill(4) + " " + p7
-        ).to_numpy()
-    return _as_str(out)
+    ok = _digits(pat, 4) & _digits(ped, 7) & _digits(sec, 3) & ~np.isnan(y)
+    ped7 = pc.utf8_lpad(ped, 7, "0")
+    first = pc.utf8_slice_codeunits(ped7, 0, 1)
+    first = pc.if_else(pa.array(ok), first, "0")
+    d0 = np.asarray(pc.cast(first, pa.int64()).to_numpy(zero_copy_only=False))
+    yr = np.where(ok, y, 0).astype("int64")
+    valid_year = yr - ((yr - d0) % 10)
+    yy = pc.utf8_lpad(pc.cast(pa.array(valid_year % 100), pa.large_string()), 2, "0")
+    sec2 = pc.utf8_slice_codeunits(pc.utf8_lpad(sec, 3, "0"), 0, 2)
+    number = pc.binary_join_element_wise(yy, sec2, pc.utf8_lpad(pat, 4, "0"), ped7, _SEP_SPACE)
+    number = pc.if_else(pa.array(ok), number, pa.scalar(None, number.type))
+    return pd.Series(number.to_pandas(), index=index).astype("str")
+
+
+def isin(values, members) -> np.ndarray:
+    """``values.isin(members)`` for text, in Arrow (pandas' own is slow on
+    Arrow-backed strings with many members); missing values are never in."""
+    arr = (
+        values
+        if isinstance(values, (pa.Array, pa.ChunkedArray))
+        else pa.array(values, from_pandas=True)
+    )
+    if isinstance(members, (pa.Array, pa.ChunkedArray)):
+        pool = members
+    elif isinstance(members, pd.Series):
+        pool = pa.array(members.dropna(), from_pandas=True)
+    else:
+        pool = pa.array([m for m in members if isinstance(m, str)], pa.string())
+    if pool.type != arr.type:
+        pool = pool.cast(arr.type)
+    return _bool(pc.is_in(arr, value_set=pool))
 
 
 def _as_str(s: pd.Series) -> pd.Series:
@@ -854,7 +922,7 @@ def _build_index(
 
     linked = set(successor) | set(predecessor)
     peds = idx["pedimento"]
-    in_chain = peds.isin(linked).to_numpy()
+    in_chain = isin(peds, linked)
     idx["original"] = peds
     idx["latest"] = peds
     idx["version"] = np.ones(len(idx), dtype="int64")
@@ -873,7 +941,7 @@ def _build_index(
         chain["original"] = [r[0] for r in res]
         chain["latest"] = [r[1] for r in res]
         chain["version"] = pd.Series([r[2] for r in res], dtype="int64", index=chain.index)
-        chain["anterior_in_datastage"] = chain["pedimento_anterior"].isin(in_ds)
+        chain["anterior_in_datastage"] = isin(chain["pedimento_anterior"], in_ds)
     else:
         chain = pd.DataFrame(columns=CHAIN_COLUMNS)
     return idx[INDEX_COLUMNS], chain[CHAIN_COLUMNS].reset_index(drop=True), findings
@@ -948,7 +1016,14 @@ def read_datastage(
         lines_read += parsed.data_lines
         cp1252 += parsed.cp1252_lines
         if parsed.table is not None and parsed.table.num_rows:
-            parts[m.tipo].append(_Part(parsed.table, parsed.rows, m.label, m.folio))
+            typed, ok, bad = _type_arrow(parsed.table, m.tipo, m.label, parsed.rows)
+            rejects.extend(bad)
+            rows = parsed.rows
+            if not ok.all():
+                typed, rows = typed.filter(pa.array(ok)), rows[ok]
+            if typed.num_rows:
+                parts[m.tipo].append(_Part(typed, rows, m.label, m.folio))
+        del parsed
     damaged = {"unreadable_member", "refused_member", "truncated_zip"}
     if not n_members and not any(f["check"] in damaged for f in findings):
         where = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
@@ -987,9 +1062,9 @@ def read_datastage(
 
     tables: dict[str, pd.DataFrame] = {}
     for tipo in RECORD_TYPES:
-        tables[tipo], bad, dup = _assemble(tipo, parts[tipo])
+        tables[tipo], dup = _assemble(tipo, parts[tipo])
         parts[tipo] = []
-        rejects.extend(bad)
+        _release()
         if dup:
             findings.append(
                 _finding(
@@ -1052,45 +1127,46 @@ def read_datastage(
     return ds
 
 
-def _assemble(tipo: str, parts: list[_Part]) -> tuple[pd.DataFrame, list[dict], int]:
-    """One typed frame from the files of one record type: (frame, rejects,
-    rows dropped as repeated by overlapping requests)."""
+def _release() -> None:
+    """Hand the memory Arrow freed back to the system, so the next record
+    type's numpy columns do not pile on top of it."""
+    with contextlib.suppress(AttributeError, NotImplementedError):  # older pyarrow
+        pa.default_memory_pool().release_unused()
+
+
+def _assemble(tipo: str, parts: list[_Part]) -> tuple[pd.DataFrame, int]:
+    """One frame from the typed files of one record type: (frame, rows
+    dropped as repeated by overlapping requests)."""
     if not parts:
-        return _empty_table(tipo), [], 0
-    table = pa.concat_tables([p.table for p in parts])
+        return _empty_table(tipo), 0
     sizes = [p.table.num_rows for p in parts]
-    rows = np.concatenate([p.rows for p in parts])
-    labels = np.array([p.label for p in parts], dtype=object)
-    which = np.repeat(np.arange(len(parts)), sizes)
     folio_names = sorted({p.folio for p in parts})
     folio_of_part = np.array([folio_names.index(p.folio) for p in parts])
-    folios = folio_of_part[which]
-    keep = np.ones(table.num_rows, dtype=bool)
+    folios = np.repeat(folio_of_part, sizes)
+    df = _to_frame(pa.concat_tables([p.table for p in parts]), tipo)
+    parts.clear()
     dup = 0
     if len(folio_names) > 1:
-        keep, dup = _first_copies(table, folios)
-    del parts
-    df, typed_ok, rejects = _type_table(table, tipo, labels[which], rows)
-    keep &= typed_ok
-    del table
-    if not keep.all():
-        df = df[keep].reset_index(drop=True)
-    return df, rejects, dup
+        keep, dup = _first_copies(df, folios)
+        if dup:
+            df = df[keep].reset_index(drop=True)
+    return df, dup
 
 
-def _first_copies(table: pa.Table, folios: np.ndarray) -> tuple[np.ndarray, int]:
+def _first_copies(df: pd.DataFrame, folios: np.ndarray) -> tuple[np.ndarray, int]:
     """Rows that overlapping requests repeat are kept once.  A row repeated
     *within* one request is kept as often as that request has it; another
-    request only adds the copies beyond that count."""
-    line = pc.binary_join_element_wise(*table.columns, "|")
-    text = line.to_pandas()
-    cand = text.duplicated(keep=False).to_numpy()
-    keep = np.ones(len(text), dtype=bool)
+    request only adds the copies beyond that count.  Rows are hashed first;
+    only rows whose hash repeats are compared field by field."""
+    hashed = pd.util.hash_pandas_object(df, index=False)
+    cand = hashed.duplicated(keep=False).to_numpy()
+    keep = np.ones(len(df), dtype=bool)
     if not cand.any():
         return keep, 0
-    sub = pd.DataFrame({"t": text[cand].to_numpy(), "f": folios[cand]})
-    sub["occ"] = sub.groupby(["t", "f"], sort=False).cumcount()
-    repeated = sub.duplicated(["t", "occ"], keep="first").to_numpy()
+    cols = list(df.columns)
+    sub = df[cand].assign(_f=folios[cand])
+    sub["_occ"] = sub.groupby([*cols, "_f"], sort=False, dropna=False).cumcount()
+    repeated = sub.duplicated([*cols, "_occ"], keep="first").to_numpy()
     keep[np.flatnonzero(cand)[repeated]] = False
     return keep, int(repeated.sum())
 
@@ -1101,23 +1177,44 @@ def _orphans(ds: DataStage) -> None:
     is not taken for the parent)."""
     extra = []
     if len(ds["551"]):
-        numbers = ds.pedimento_numbers("551")
-        n = int((~numbers.isin(set(ds.index["pedimento"].dropna()))).sum())
+        numbers = _pedimento_for_rows(ds["551"], ds.index, "551", ds._fallback_year())
+        n = int((~isin(numbers, ds.index["pedimento"])).sum())
         if n:
             extra.append(
                 _finding("551", "orphan_partida", 0, n, "551 rows whose pedimento is not in 501")
             )
-    if len(ds["557"]):
-        kp = ["Fraccion", "SecuenciaFraccion"]
-        parents = ds["551"][kp].assign(pedimento=ds.pedimento_numbers("551").to_numpy())
-        child = ds["557"][kp].assign(pedimento=ds.pedimento_numbers("557").to_numpy())
-        cols = ["pedimento", *kp]
-        m = child[cols].merge(parents[cols].drop_duplicates(), how="left", indicator=True)
-        n = int((m["_merge"] == "left_only").sum())
-        if n:
-            extra.append(
-                _finding("557", "orphan_contribucion", 0, n, "557 rows whose partida is not in 551")
+        if len(ds["557"]):
+
+            def partida(df: pd.DataFrame, numbers: pd.Series) -> pa.Array:
+                return pc.binary_join_element_wise(
+                    pc.fill_null(pa.array(numbers, from_pandas=True).cast(pa.large_string()), ""),
+                    _arrow_text(df["Fraccion"]),
+                    _arrow_text(df["SecuenciaFraccion"]),
+                    pa.scalar("|", pa.large_string()),
+                )
+
+            parents = partida(ds["551"], numbers)
+            del numbers
+            child = partida(
+                ds["557"], _pedimento_for_rows(ds["557"], ds.index, "557", ds._fallback_year())
             )
+            n = int((~isin(child, parents)).sum())
+            if n:
+                extra.append(
+                    _finding(
+                        "557", "orphan_contribucion", 0, n, "557 rows whose partida is not in 551"
+                    )
+                )
+    elif len(ds["557"]):
+        extra.append(
+            _finding(
+                "557",
+                "orphan_contribucion",
+                0,
+                len(ds["557"]),
+                "557 rows whose partida is not in 551",
+            )
+        )
     if extra:
         ds.findings = pd.concat(
             [ds.findings, pd.DataFrame(extra, columns=FINDING_COLUMNS)], ignore_index=True

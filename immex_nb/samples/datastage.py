@@ -1067,3 +1067,128 @@ def synth_quirks(out: str | Path, *, seed: int = 7) -> QuirkCorpus:
         "truncated_member": "D2025_solicitudes.zip:2500000004_558.asc",
     }
     return QuirkCorpus(out, imports, exports, expected)
+
+
+# ---------------------------------------------------------------- a corpus of realistic size
+
+
+def bulk_ledger(
+    year: int, n_imports: int, n_exports: int = 0, *, lines: int = 3, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A canonical client with ``n_imports`` IN pedimentos of ``lines`` lines
+    and ``n_exports`` RT pedimentos spread over ``year`` (patente 0123, aduana
+    07): the 7-digit numbers restart every year whose last digit repeats, as
+    SAT's do."""
+    rng = random.Random(seed + year)
+    y, yy = year % 10, year % 100
+    start = pd.Timestamp(f"{year}-01-02")
+    days = 360
+    imports = []
+    for i in range(n_imports):
+        date = start + pd.Timedelta(days=i * days // max(n_imports, 1))
+        for line in range(1, lines + 1):
+            qty = float(rng.randint(10, 5000))
+            usd = round(qty * rng.uniform(0.2, 9.0), 2)
+            imports.append(
+                {
+                    "pedimento": f"{yy:02d} 07 0123 {y}{i + 1:06d}",
+                    "line": line,
+                    "clave": "IN",
+                    "date": date,
+                    "part_number": f"P-{rng.randint(1, 400):04d}",
+                    "description": "Componente electrónico",
+                    "uom": "PZA",
+                    "fraccion": rng.choice(("8536699901", "7318150101", "3926909999")),
+                    "quantity": qty,
+                    "value_usd": usd,
+                    "value_mxn": round(usd * 18.5, 2),
+                    "origin": rng.choice(("CHN", "USA", "JPN")),
+                    "igi_rate": 0.05,
+                    "prosec_rate": float("nan"),
+                    "usmca_originating": pd.NA,
+                }
+            )
+    exports = [
+        {
+            "pedimento": f"{yy:02d} 07 0123 {y}{900000 + i:06d}",
+            "line": 1,
+            "clave": "RT",
+            "date": start + pd.Timedelta(days=i * days // max(n_exports, 1)),
+            "part_number": "FG-1",
+            "quantity": 100.0,
+            "uom": "PZA",
+            "value_usd": 1000.0,
+            "destination": "USA",
+        }
+        for i in range(n_exports)
+    ]
+    imp = pd.DataFrame(imports)
+    exp = pd.DataFrame(
+        exports,
+        columns=[
+            "pedimento",
+            "line",
+            "clave",
+            "date",
+            "part_number",
+            "quantity",
+            "uom",
+            "value_usd",
+            "destination",
+        ],
+    )
+    for df in (imp, exp):
+        if len(df):
+            df["line"] = df["line"].astype("int64")
+            df["date"] = df["date"].astype("datetime64[ns]")
+    return imp, exp
+
+
+def synth_corpus(
+    out: str | Path, *, years: Sequence[int], pedimentos_per_year: int, seed: int = 7
+) -> list[Path]:
+    """Quarterly requests for each of ``years`` (about 30 data lines per
+    pedimento), plus one identical re-download and one request overlapping
+    the last quarter of the first year — a multi-year folder as a consultant
+    receives it.  Returns the ZIPs written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for year in years:
+        n_exp = pedimentos_per_year // 5
+        imp, exp = bulk_ledger(year, pedimentos_per_year - n_exp, n_exp, seed=seed)
+        for q in range(4):
+            lo = pd.Timestamp(year=year, month=3 * q + 1, day=1)
+            hi = lo + pd.offsets.QuarterEnd(0)
+            folio = f"{year % 100:02d}{q + 1}{seed:07d}"
+            path = out / f"{folio}_solicitudes.zip"
+            synth_datastage(
+                imp,
+                exp,
+                path,
+                folio=folio,
+                differences=[],
+                rectifications=1,
+                period=(f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}"),
+                seed=seed,
+            )
+            written.append(path)
+    first = written[0]
+    copy = out / f"{first.stem} (1).zip"
+    copy.write_bytes(first.read_bytes())
+    written.append(copy)
+    year = years[0]
+    imp, exp = bulk_ledger(year, pedimentos_per_year - pedimentos_per_year // 5, 0, seed=seed)
+    overlap = out / f"{year % 100:02d}9{seed:07d}_solicitudes.zip"
+    synth_datastage(
+        imp,
+        exp,
+        overlap,
+        folio=f"{year % 100:02d}9{seed:07d}",
+        differences=[],
+        rectifications=0,
+        period=(f"{year}-11-01", f"{year}-12-31"),
+        seed=seed,
+    )
+    written.append(overlap)
+    return written
