@@ -1142,31 +1142,48 @@ def _assemble(tipo: str, parts: list[_Part]) -> tuple[pd.DataFrame, int]:
     sizes = [p.table.num_rows for p in parts]
     folio_names = sorted({p.folio for p in parts})
     folio_of_part = np.array([folio_names.index(p.folio) for p in parts])
-    folios = np.repeat(folio_of_part, sizes)
-    df = _to_frame(pa.concat_tables([p.table for p in parts]), tipo)
+    table = pa.concat_tables([p.table for p in parts])
     parts.clear()
     dup = 0
     if len(folio_names) > 1:
-        keep, dup = _first_copies(df, folios)
+        keep, dup = _first_copies(table, tipo, np.repeat(folio_of_part, sizes))
         if dup:
-            df = df[keep].reset_index(drop=True)
-    return df, dup
+            table = table.filter(pa.array(keep))
+    return _to_frame(table, tipo), dup
 
 
-def _first_copies(df: pd.DataFrame, folios: np.ndarray) -> tuple[np.ndarray, int]:
+def _codes(columns: list) -> np.ndarray:
+    """One integer per row, equal exactly when the rows are equal in every
+    column (no hashing, so no collision)."""
+    n = len(columns[0]) if columns else 0
+    codes = np.zeros(n, dtype="int64")
+    for col in columns:
+        values = pc.unique(col)
+        idx = pc.fill_null(pc.index_in(col, value_set=values), -1)
+        idx = np.asarray(idx.to_numpy(zero_copy_only=False), dtype="int64") + 1
+        codes = pd.factorize(codes * (len(values) + 1) + idx)[0].astype("int64")
+    return codes
+
+
+def _first_copies(table: pa.Table, tipo: str, folios: np.ndarray) -> tuple[np.ndarray, int]:
     """Rows that overlapping requests repeat are kept once.  A row repeated
     *within* one request is kept as often as that request has it; another
-    request only adds the copies beyond that count.  Rows are hashed first;
-    only rows whose hash repeats are compared field by field."""
-    hashed = pd.util.hash_pandas_object(df, index=False)
-    cand = hashed.duplicated(keep=False).to_numpy()
-    keep = np.ones(len(df), dtype=bool)
+    request only adds the copies beyond that count.  Only rows whose
+    pedimento and date appear in more than one request are compared field
+    by field."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    names = [c for c in (*PEDIMENTO_KEY, date_field(tipo)) if c and c in table.column_names]
+    key = _codes([table.column(c) for c in (names or table.column_names)])
+    pairs = pd.DataFrame({"k": key, "f": folios}).drop_duplicates()
+    counts = pairs["k"].value_counts()
+    shared = counts.index[counts.to_numpy() > 1].to_numpy()
+    cand = np.isin(key, shared)
     if not cand.any():
         return keep, 0
-    cols = list(df.columns)
-    sub = df[cand].assign(_f=folios[cand])
-    sub["_occ"] = sub.groupby([*cols, "_f"], sort=False, dropna=False).cumcount()
-    repeated = sub.duplicated([*cols, "_occ"], keep="first").to_numpy()
+    sub = table.filter(pa.array(cand))
+    rows = pd.DataFrame({"c": _codes(list(sub.columns)), "f": folios[cand]})
+    rows["occ"] = rows.groupby(["c", "f"], sort=False).cumcount()
+    repeated = rows.duplicated(["c", "occ"], keep="first").to_numpy()
     keep[np.flatnonzero(cand)[repeated]] = False
     return keep, int(repeated.sum())
 
