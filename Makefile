@@ -30,6 +30,7 @@ test: install
 ## speed of load and discharge on a big synthetic client (figures, not pass/fail)
 bench: install
 	$(BIN)/python bench/bench_discharge.py
+	$(BIN)/python bench/bench_datastage.py
 
 ## rewrite the demo clients from the generator
 data: install
