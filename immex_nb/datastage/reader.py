@@ -521,6 +521,31 @@ def _type_number(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, np.
     return pc.if_else(pa.array(ok), values, pa.scalar(None, pa.float64())), bad, out_of_range
 
 
+def _type_number_one_by_one(col) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The slow, exception-proof path of :func:`_type_number`."""
+    values, bad, far = [], [], []
+    for text in col.to_pylist():
+        value, wrong, out = None, False, False
+        if text:
+            if _NUMBER.match(text):
+                try:
+                    value = float(text)
+                except (ValueError, OverflowError):
+                    value = None
+                if value is None or not np.isfinite(value):
+                    value, wrong, out = None, True, True
+            else:
+                wrong = True
+        values.append(value)
+        bad.append(wrong)
+        far.append(out)
+    return pa.array(values, pa.float64()), np.array(bad, bool), np.array(far, bool)
+
+
+def _as_text(col) -> pa.Array:
+    return pa.array(["" if v is None else str(v) for v in col.to_pylist()], pa.string())
+
+
 def _seconds_one_by_one(cand: pa.ChunkedArray) -> pa.Array:
     """ISO date or date-time strings → seconds, strictly (``2025-02-30`` is
     not a date), any year; what does not parse is null."""
@@ -581,11 +606,17 @@ def _type_arrow(
             columns.append(text)
             continue
         if kind == "number":
-            values, wrong, far = _type_number(text)
+            try:
+                values, wrong, far = _type_number(text)
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                values, wrong, far = _type_number_one_by_one(text)
             reason = "not a number (dot decimal, no thousands separator)"
             far_reason = "number out of range"
         else:
-            values, wrong, far = _type_date(text, kind)
+            try:
+                values, wrong, far = _type_date(text, kind)
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                values, wrong, far = _type_date(pa.chunked_array([_as_text(text)]), kind)
             reason = (
                 "not an ISO date (yyyy-mm-dd)"
                 if kind == "date"
@@ -606,6 +637,7 @@ def _type_arrow(
                 )
         bad |= wrong
         columns.append(values)
+    rejects.sort(key=lambda r: r["row"])
     return pa.table(columns, names=HEADERS[tipo]), ~bad, rejects
 
 
@@ -626,7 +658,7 @@ def _to_frame(table: pa.Table, tipo: str) -> pd.DataFrame:
     df = pd.DataFrame(frame, columns=HEADERS[tipo])
     if tipo == "Resumen":
         for col in ("Total_Fracciones", "Total_Contribuciones"):
-            df[col] = df[col].round().astype("Int64")
+            df[col] = df[col].where(df[col].abs() < 2**53).round().astype("Int64")
     return df
 
 

@@ -1,0 +1,64 @@
+"""Typing never raises: every value that cannot become a number or a date is
+a reject naming file, line, column and value, and the other rows load."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from immex_nb.datastage import read_datastage
+from immex_nb.samples.datastage import render_asc
+
+KEY = {"Patente": "0123", "SeccionAduanera": "070"}
+
+
+def r501(pedimento: str, **kw) -> dict:
+    row = {
+        **KEY,
+        "Pedimento": pedimento,
+        "TipoOperacion": "1",
+        "ClaveDocumento": "IN",
+        "TipoCambio": "18.50000",
+        "TipoPedimento": "1",
+        "FechaPagoReal": "2025-03-10 09:41:07",
+    }
+    row.update(kw)
+    return row
+
+
+def test_each_untypable_value_is_a_reject_with_its_reason(tmp_path):
+    rows = [
+        r501("5000001"),
+        r501("5000002", TipoCambio="1e5"),  # exponent: not the SAT format
+        r501("5000003", TipoCambio="9" * 400),  # too large for a float
+        r501("5000004", FechaPagoReal="2025-02-30 10:00:00"),  # no such day
+        r501("5000005", FechaPagoReal="5202-03-10 09:41:07"),  # outside datetime64[ns]
+        r501("5000006", FechaPagoReal="1492-10-12 00:00:00"),
+        r501("5000007", TipoCambio="18,5"),
+        r501("5000008", FechaPagoReal="2025-03-11"),  # a date alone is a valid date-time
+    ]
+    folder = tmp_path / "asc"
+    folder.mkdir()
+    (folder / "F1_501.asc").write_bytes(render_asc("501", rows))
+    ds = read_datastage(folder)
+    assert list(ds["501"]["Pedimento"]) == ["5000001", "5000008"]
+    assert ds["501"]["FechaPagoReal"].iat[1] == pd.Timestamp("2025-03-11")
+    rej = ds.rejects.set_index("row")
+    assert list(rej.index) == [3, 4, 5, 6, 7, 8]
+    assert rej.loc[3, "reason"].startswith("not a number")
+    assert rej.loc[4, "reason"] == "number out of range"
+    assert rej.loc[4, "value"] == "9" * 200  # values are cut, never copied whole
+    assert rej.loc[5, "reason"].startswith("not an ISO date-time")
+    assert "range" in rej.loc[6, "reason"] and rej.loc[6, "value"].startswith("5202")
+    assert "range" in rej.loc[7, "reason"]
+    assert rej.loc[8, ["column", "value"]].tolist() == ["TipoCambio", "18,5"]
+    assert (rej["file"] == "F1_501.asc").all()
+
+
+def test_a_file_made_only_of_bad_values_gives_an_empty_typed_table(tmp_path):
+    folder = tmp_path / "asc"
+    folder.mkdir()
+    rows = [r501("5000001", FechaPagoReal="5202-01-01 00:00:00")]
+    (folder / "F1_501.asc").write_bytes(render_asc("501", rows))
+    ds = read_datastage(folder)
+    assert ds["501"].empty and ds["501"]["FechaPagoReal"].dtype == "datetime64[ns]"
+    assert len(ds.rejects) == 1 and ds.index.empty
