@@ -356,6 +356,8 @@ def _parse_body(buf: bytes, offset: int, width: int, label: str, tipo: str, n: i
     """Arrow parses the body in one pass; lines with another number of fields
     (no trailing ``|``, blanks, broken lines) come back through the handler
     and are read in Python."""
+    if buf.count(b"\r", offset) != buf.count(b"\r\n", offset):
+        raise ValueError("a carriage return inside a line: read line by line")
     first = buf[offset : buf.find(b"\n", offset) if buf.find(b"\n", offset) >= 0 else len(buf)]
     trailing = first.rstrip(b"\r").endswith(b"|")
     ncols = width + 1 if trailing else width

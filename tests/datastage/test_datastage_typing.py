@@ -62,3 +62,13 @@ def test_a_file_made_only_of_bad_values_gives_an_empty_typed_table(tmp_path):
     ds = read_datastage(folder)
     assert ds["501"].empty and ds["501"]["FechaPagoReal"].dtype == "datetime64[ns]"
     assert len(ds.rejects) == 1 and ds.index.empty
+
+
+def test_a_carriage_return_inside_a_field_does_not_split_the_line(tmp_path):
+    folder = tmp_path / "asc"
+    folder.mkdir()
+    row = {**KEY, "Pedimento": "5000001", "NumeroGuia": "AB\rC", "TipoGuia": "M"}
+    row["FechaPagoReal"] = "2025-03-10 09:41:07"
+    (folder / "F1_503.asc").write_bytes(render_asc("503", [row]))
+    ds = read_datastage(folder)
+    assert ds["503"]["NumeroGuia"].tolist() == ["AB\rC"] and ds.rejects.empty
