@@ -1199,6 +1199,22 @@ def _codes(columns: list) -> np.ndarray:
     return codes
 
 
+def _rough_key(table: pa.Table, tipo: str) -> np.ndarray:
+    """An integer per row that equal rows always share (7-digit pedimento
+    and date); unequal rows may share it too, they are told apart later."""
+    date = date_field(tipo)
+    if date is None or "Pedimento" not in table.column_names:
+        return _codes(list(table.columns))
+    try:
+        number = pc.cast(table.column("Pedimento"), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _codes([table.column("Pedimento"), table.column(date)])
+    number = np.asarray(pc.fill_null(number, -1).to_numpy(zero_copy_only=False), dtype="int64")
+    seconds = pc.fill_null(pc.cast(table.column(date), pa.int64()), -1)
+    seconds = np.asarray(seconds.to_numpy(zero_copy_only=False), dtype="int64")
+    return number * 1_000_003 + seconds
+
+
 def _first_copies(table: pa.Table, tipo: str, folios: np.ndarray) -> tuple[np.ndarray, int]:
     """Rows that overlapping requests repeat are kept once.  A row repeated
     *within* one request is kept as often as that request has it; another
@@ -1206,12 +1222,12 @@ def _first_copies(table: pa.Table, tipo: str, folios: np.ndarray) -> tuple[np.nd
     pedimento and date appear in more than one request are compared field
     by field."""
     keep = np.ones(table.num_rows, dtype=bool)
-    names = [c for c in (*PEDIMENTO_KEY, date_field(tipo)) if c and c in table.column_names]
-    key = _codes([table.column(c) for c in (names or table.column_names)])
-    pairs = pd.DataFrame({"k": key, "f": folios}).drop_duplicates()
-    counts = pairs["k"].value_counts()
-    shared = counts.index[counts.to_numpy() > 1].to_numpy()
-    cand = np.isin(key, shared)
+    key = _rough_key(table, tipo)
+    kf, uniques = pd.factorize(key)
+    nf = int(folios.max()) + 1
+    pairs = np.unique(kf.astype("int64") * nf + folios)
+    in_requests = np.bincount(pairs // nf, minlength=len(uniques))
+    cand = in_requests[kf] > 1
     if not cand.any():
         return keep, 0
     sub = table.filter(pa.array(cand))
