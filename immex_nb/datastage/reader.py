@@ -856,6 +856,20 @@ def _build_index(
         }
     )
     idx["pedimento"] = _as_str(idx["pedimento"])
+    repeated = idx["pedimento"].notna() & idx["pedimento"].duplicated(keep="last")
+    if repeated.any():
+        findings.append(
+            _finding(
+                "501",
+                "pedimento_repeated",
+                0,
+                int(repeated.sum()),
+                "501 rows that differ but carry the same pedimento (patente, sección, number, "
+                "year), e.g. from requests downloaded at different times; the index keeps the "
+                "last one read",
+            )
+        )
+        idx = idx[~repeated.to_numpy()].reset_index(drop=True)
     unreadable = int(idx["pedimento"].isna().sum())
     if unreadable:
         findings.append(

@@ -72,3 +72,19 @@ def test_a_carriage_return_inside_a_field_does_not_split_the_line(tmp_path):
     (folder / "F1_503.asc").write_bytes(render_asc("503", [row]))
     ds = read_datastage(folder)
     assert ds["503"]["NumeroGuia"].tolist() == ["AB\rC"] and ds.rejects.empty
+
+
+def test_a_pedimento_differing_between_requests_is_indexed_once(tmp_path):
+    """Two requests carry 5000001 with another exchange rate: both 501 rows stay,
+    the index (and the views built on it) keep one and say so."""
+    folder = tmp_path / "zips"
+    folder.mkdir()
+    for folio, rate in (("F1", "18.50000"), ("F2", "18.60000")):
+        asc = folder / folio
+        asc.mkdir()
+        (asc / f"{folio}_501.asc").write_bytes(
+            render_asc("501", [r501("5000001", TipoCambio=rate)])
+        )
+    ds = read_datastage(folder)
+    assert len(ds["501"]) == 2 and ds.index["pedimento"].tolist() == ["25 07 0123 5000001"]
+    assert "pedimento_repeated" in set(ds.findings["check"])
