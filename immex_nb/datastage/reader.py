@@ -1252,50 +1252,77 @@ def _first_copies(table: pa.Table, tipo: str, folios: np.ndarray) -> tuple[np.nd
     return keep, int(repeated.sum())
 
 
+def _identity(df: pd.DataFrame, tipo: str, extra: tuple[str, ...] = ()) -> list:
+    """The identity columns of each row as Arrow arrays: patente, number,
+    sección, validation year (from the row's own date) and ``extra``."""
+    ped = pa.array(df["Pedimento"], from_pandas=True)
+    first = pc.utf8_slice_codeunits(pc.fill_null(ped, ""), 0, 1)
+    first = pc.if_else(pc.ascii_is_decimal(first), first, "0")
+    d0 = np.asarray(pc.cast(first, pa.int64()).to_numpy(zero_copy_only=False), dtype="int64")
+    col = date_field(tipo)
+    years = df[col].dt.year.to_numpy(dtype="float64", na_value=np.nan) if col else None
+    if years is None:
+        years = np.full(len(df), np.nan)
+    y = np.where(np.isnan(years), -1, years).astype("int64")
+    valid = np.where(y < 0, -1, y - ((y - d0) % 10))
+    cols = [pa.array(df[c], from_pandas=True) for c in ("Patente", "SeccionAduanera")]
+    cols += [ped, pa.array(valid)]
+    cols += [pa.array(df[c], from_pandas=True) for c in extra]
+    return cols
+
+
+def _missing_parents(child: list, parent: list) -> int:
+    """Rows of ``child`` whose identity no row of ``parent`` has (exact,
+    through shared integer codes, no string per row)."""
+    n = len(child[0])
+    both = [
+        pa.chunked_array([*_chunks(c), *_chunks(p)], type=_common(c, p))
+        for c, p in zip(child, parent, strict=True)
+    ]
+    codes = _codes(both)
+    return int((~np.isin(codes[:n], codes[n:])).sum())
+
+
+def _chunks(arr) -> list:
+    return list(arr.chunks) if isinstance(arr, pa.ChunkedArray) else [arr]
+
+
+def _common(a, b) -> pa.DataType:
+    if a.type == b.type:
+        return a.type
+    if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
+        return pa.large_string()
+    return pa.int64()
+
+
 def _orphans(ds: DataStage) -> None:
-    """551 rows without a 501 parent and 557 rows without a 551 partida
-    (matched on the 15-digit pedimento, so a number reused ten years later
-    is not taken for the parent)."""
+    """551 rows without a 501 parent and 557 rows without a 551 partida,
+    matched on the whole identity (patente, sección, number, validation
+    year), so a number reused ten years later is not taken for the parent."""
     extra = []
+
+    def cast(cols: list) -> list:
+        return [c.cast(pa.large_string()) if pa.types.is_string(c.type) else c for c in cols]
+
     if len(ds["551"]):
-        numbers = _pedimento_for_rows(ds["551"], ds.index, "551", ds._fallback_year())
-        n = int((~isin(numbers, ds.index["pedimento"])).sum())
+        n = _missing_parents(cast(_identity(ds["551"], "551")), cast(_identity(ds["501"], "501")))
         if n:
             extra.append(
                 _finding("551", "orphan_partida", 0, n, "551 rows whose pedimento is not in 501")
             )
-        if len(ds["557"]):
-
-            def partida(df: pd.DataFrame, numbers: pd.Series) -> pa.Array:
-                return pc.binary_join_element_wise(
-                    pc.fill_null(pa.array(numbers, from_pandas=True).cast(pa.large_string()), ""),
-                    _arrow_text(df["Fraccion"]),
-                    _arrow_text(df["SecuenciaFraccion"]),
-                    pa.scalar("|", pa.large_string()),
-                )
-
-            parents = partida(ds["551"], numbers)
-            del numbers
-            child = partida(
-                ds["557"], _pedimento_for_rows(ds["557"], ds.index, "557", ds._fallback_year())
+    if len(ds["557"]):
+        kp = ("Fraccion", "SecuenciaFraccion")
+        n = (
+            _missing_parents(
+                cast(_identity(ds["557"], "557", kp)), cast(_identity(ds["551"], "551", kp))
             )
-            n = int((~isin(child, parents)).sum())
-            if n:
-                extra.append(
-                    _finding(
-                        "557", "orphan_contribucion", 0, n, "557 rows whose partida is not in 551"
-                    )
-                )
-    elif len(ds["557"]):
-        extra.append(
-            _finding(
-                "557",
-                "orphan_contribucion",
-                0,
-                len(ds["557"]),
-                "557 rows whose partida is not in 551",
-            )
+            if len(ds["551"])
+            else len(ds["557"])
         )
+        if n:
+            extra.append(
+                _finding("557", "orphan_contribucion", 0, n, "557 rows whose partida is not in 551")
+            )
     if extra:
         ds.findings = pd.concat(
             [ds.findings, pd.DataFrame(extra, columns=FINDING_COLUMNS)], ignore_index=True

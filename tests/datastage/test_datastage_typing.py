@@ -88,3 +88,27 @@ def test_a_pedimento_differing_between_requests_is_indexed_once(tmp_path):
     ds = read_datastage(folder)
     assert len(ds["501"]) == 2 and ds.index["pedimento"].tolist() == ["25 07 0123 5000001"]
     assert "pedimento_repeated" in set(ds.findings["check"])
+
+
+def test_orphans_are_matched_on_the_whole_identity(tmp_path):
+    """551 partida of 2015 whose only 501 is the 2025 pedimento with the same seven
+    digits is an orphan; so is a 557 row without its partida."""
+    folder = tmp_path / "asc"
+    folder.mkdir()
+    p551 = {**KEY, "Fraccion": "07031001", "SecuenciaFraccion": "1", "TipoOperacion": "1"}
+    rows551 = [
+        {**p551, "Pedimento": "5000001", "FechaPagoReal": "2025-03-10 09:41:07"},
+        {**p551, "Pedimento": "5000001", "FechaPagoReal": "2015-03-10 09:41:07"},
+    ]
+    p557 = {**KEY, "Fraccion": "07031001", "ClaveContribucion": "6", "FormaPago": "5"}
+    rows557 = [
+        {**p557, "Pedimento": "5000001", "SecuenciaFraccion": "1", "ImportePago": "10"},
+        {**p557, "Pedimento": "5000001", "SecuenciaFraccion": "2", "ImportePago": "10"},
+    ]
+    for row in rows557:
+        row["FechaPagoReal"] = "2025-03-10 09:41:07"
+    (folder / "F1_501.asc").write_bytes(render_asc("501", [r501("5000001")]))
+    (folder / "F1_551.asc").write_bytes(render_asc("551", rows551))
+    (folder / "F1_557.asc").write_bytes(render_asc("557", rows557))
+    found = read_datastage(folder).findings.set_index("check")["found"]
+    assert found["orphan_partida"] == "1" and found["orphan_contribucion"] == "1"
