@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/bench_discharge.py
 	$(BIN)/python bench/bench_annex.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_datastage.py
 
 ## rewrite the demo clients from the generator
 data: install

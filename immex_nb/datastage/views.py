@@ -372,7 +372,8 @@ def immex_programs(ds: DataStage) -> list[str]:
 
 
 def data_quality(ds: DataStage) -> pd.DataFrame:
-    """Findings plus a count of rejected lines per file (one table for the report)."""
+    """Findings plus a count of rejected lines per file and of the lines decoded
+    as Windows-1252 (one table for the report)."""
     f = ds.findings.copy()
     if len(ds.rejects):
         r = ds.rejects.groupby("file", as_index=False).size()
@@ -392,6 +393,22 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
             ignore_index=True,
         )
         f = f.drop_duplicates(["source", "check"], keep="last")
+    if ds.cp1252_lines:
+        f = pd.concat(
+            [
+                f,
+                pd.DataFrame(
+                    {
+                        "source": ["all files"],
+                        "check": ["cp1252_lines"],
+                        "expected": ["0"],
+                        "found": [str(ds.cp1252_lines)],
+                        "detail": ["lines not valid UTF-8, decoded as Windows-1252"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     return f.reset_index(drop=True)
 
 

@@ -916,3 +916,279 @@ def example_ledger(
     for df in (imp, exp):
         df["date"] = df["date"].astype("datetime64[ns]")
     return imp, exp
+
+
+# ---------------------------------------------------------------- real-world quirks
+
+
+def read_members(path: str | Path) -> dict[str, bytes]:
+    """``{name: bytes}`` of a ZIP written by :func:`write_request` (not nested)."""
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def break_members(data: bytes, broken: Mapping[str, str]) -> bytes:
+    """Damage members of a ZIP the way real downloads are damaged.
+
+    ``broken`` maps a member name to ``"corrupt"`` (compressed bytes
+    flipped: zlib error or bad CRC), ``"encrypted"`` (the encryption flag a
+    password-protected member carries), ``"deflate64"`` (compression method
+    9, what Windows writes for big files) or ``"bad_crc"``."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        cd_start = zf.start_dir  # type: ignore[attr-defined]
+    central = {}
+    pos = cd_start
+    while out[pos : pos + 4] == b"PK\x01\x02":
+        nlen, xlen, clen = (
+            int.from_bytes(out[pos + k : pos + k + 2], "little") for k in (28, 30, 32)
+        )
+        central[bytes(out[pos + 46 : pos + 46 + nlen]).decode("utf-8")] = pos
+        pos += 46 + nlen + xlen + clen
+    for name, kind in broken.items():
+        info, cd = infos[name], central[name]
+        local = info.header_offset
+        if kind == "encrypted":
+            for at in (local + 6, cd + 8):
+                out[at] |= 0x01
+        elif kind == "deflate64":
+            for at in (local + 8, cd + 10):
+                out[at : at + 2] = (9).to_bytes(2, "little")
+        elif kind == "bad_crc":
+            for at in (local + 14, cd + 16):
+                out[at] ^= 0xFF
+        elif kind == "corrupt":
+            nlen = int.from_bytes(out[local + 26 : local + 28], "little")
+            xlen = int.from_bytes(out[local + 28 : local + 30], "little")
+            start = local + 30 + nlen + xlen
+            for k in range(min(info.compress_size, 16)):
+                out[start + info.compress_size // 2 + k - 8] ^= 0x5A
+        else:
+            raise ImmexError(
+                f"unknown damage {kind!r}; accepted: corrupt, encrypted, deflate64, bad_crc"
+            )
+    return bytes(out)
+
+
+def bomb_member(size: int = 9 << 20) -> bytes:
+    """A member that deflates about a thousand times: ``size`` bytes of one
+    repeated line (a ZIP bomb in miniature)."""
+    return (b"0|" * (size // 2))[:size]
+
+
+@dataclass
+class QuirkCorpus:
+    folder: Path
+    imports: pd.DataFrame  # the Anexo 24 the requests were built from (both decades)
+    exports: pd.DataFrame
+    expected: dict  # what the reader must report, by quirk
+
+
+def _renumber(df: pd.DataFrame, patente: str) -> pd.DataFrame:
+    out = df.copy()
+    out["pedimento"] = out["pedimento"].str[:6] + patente + out["pedimento"].str[10:]
+    return out
+
+
+def synth_quirks(out: str | Path, *, seed: int = 7) -> QuirkCorpus:
+    """A folder of requests carrying every quirk met in genuine Data Stage
+    downloads (docs/rules/datastage.md):
+
+    * ``A2015`` and ``A2025``: the same company ten years apart — patente 0123,
+      aduana 07, and the same 7-digit numbers (``5000001`` …) in both;
+    * ``A2025`` has one invoice date (505 ``FechaFacturacion``) in the year 5202
+      and, like every request, cp1252 lines mixed with a UTF-8 one;
+    * ``A2025 (1).zip`` is a byte-identical re-download and ``A2025 otra
+      descarga.zip`` the same files zipped again (other bytes);
+    * ``B2025`` overlaps ``A2025``: its first four pedimentos are also in A;
+    * ``C2025`` (patente 0456) has a corrupt 502, an encrypted 505, a Deflate64
+      558 and a bomb-like extra member;
+    * ``D2025`` (patente 0789) is cut short: its ZIP directory is gone.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    imp15, exp15 = example_ledger(year=2015)
+    imp25, exp25 = example_ledger(year=2025)
+    kw = {"differences": [], "rectifications": 0, "seed": seed}
+    synth_datastage(imp15, exp15, out / "A2015_solicitudes.zip", folio="1500000001", **kw)
+    a25 = out / "A2025_solicitudes.zip"
+    synth_datastage(imp25, exp25, a25, folio="2500000001", **kw)
+    files = read_members(a25)
+    name505 = "2500000001_505.asc"
+    head, first, rest = files[name505].split(b"\r\n", 2)
+    fields = first.split(b"|")
+    fields[3] = b"5202" + fields[3][4:]  # FechaFacturacion: a genuine typo seen in SAT files
+    files[name505] = b"\r\n".join([head, b"|".join(fields), rest])
+    a25.write_bytes(zip_bytes(files))
+    (out / "A2025_solicitudes (1).zip").write_bytes(a25.read_bytes())
+    (out / "A2025 otra descarga.zip").write_bytes(zip_bytes(dict(reversed(list(files.items())))))
+    first_four = sorted(imp25["pedimento"].unique())[:4]
+    synth_datastage(
+        imp25[imp25["pedimento"].isin(first_four)],
+        exp25.iloc[0:0],
+        out / "B2025_solicitudes.zip",
+        folio="2500000002",
+        **kw,
+    )
+    imp_c, exp_c = _renumber(imp25, "0456"), _renumber(exp25, "0456")
+    c = out / "C2025_solicitudes.zip"
+    synth_datastage(imp_c, exp_c, c, folio="2500000003", **kw)
+    files = read_members(c)
+    files["2500000003_extra.zip"] = zip_bytes({"2500000003_Sel.asc": bomb_member()})
+    damaged = {
+        "2500000003_502.asc": "corrupt",
+        "2500000003_505.asc": "encrypted",
+        "2500000003_558.asc": "deflate64",
+    }
+    c.write_bytes(break_members(zip_bytes(files), damaged))
+    imp_d, exp_d = _renumber(imp25, "0789"), _renumber(exp25, "0789")
+    d = out / "D2025_solicitudes.zip"
+    synth_datastage(imp_d, exp_d, d, folio="2500000004", **kw)
+    whole = d.read_bytes()
+    with zipfile.ZipFile(d) as zf:
+        info = zf.getinfo("2500000004_558.asc")
+        cut = info.header_offset + 30 + len(info.filename) + info.compress_size // 2  # inside 558
+    d.write_bytes(whole[:cut])
+    imports = pd.concat([imp15, imp25, imp_c, imp_d], ignore_index=True)
+    exports = pd.concat([exp15, exp25, exp_c, exp_d], ignore_index=True)
+    expected = {
+        "year_5202": ("2500000001_505.asc", 2, "FechaFacturacion"),
+        "reused_number": ("15 07 0123 5000001", "25 07 0123 5000001"),
+        "identical_request": ("2500000001", 2),
+        "overlap_pedimentos": [p for p in first_four],
+        "unreadable": {
+            "C2025_solicitudes.zip:2500000003_502.asc": "corrupt",
+            "C2025_solicitudes.zip:2500000003_505.asc": "encrypted",
+            "C2025_solicitudes.zip:2500000003_558.asc": "Deflate64",
+        },
+        "refused": "C2025_solicitudes.zip:2500000003_extra.zip:2500000003_Sel.asc",
+        "truncated": "D2025_solicitudes.zip",
+        "truncated_member": "D2025_solicitudes.zip:2500000004_558.asc",
+    }
+    return QuirkCorpus(out, imports, exports, expected)
+
+
+# ---------------------------------------------------------------- a corpus of realistic size
+
+
+def bulk_ledger(
+    year: int, n_imports: int, n_exports: int = 0, *, lines: int = 3, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A canonical client with ``n_imports`` IN pedimentos of ``lines`` lines
+    and ``n_exports`` RT pedimentos spread over ``year`` (patente 0123, aduana
+    07): the 7-digit numbers restart every year whose last digit repeats, as
+    SAT's do."""
+    rng = random.Random(seed + year)
+    y, yy = year % 10, year % 100
+    start = pd.Timestamp(f"{year}-01-02")
+    days = 360
+    imports = []
+    for i in range(n_imports):
+        date = start + pd.Timedelta(days=i * days // max(n_imports, 1))
+        for line in range(1, lines + 1):
+            qty = float(rng.randint(10, 5000))
+            usd = round(qty * rng.uniform(0.2, 9.0), 2)
+            imports.append(
+                {
+                    "pedimento": f"{yy:02d} 07 0123 {y}{i + 1:06d}",
+                    "line": line,
+                    "clave": "IN",
+                    "date": date,
+                    "part_number": f"P-{rng.randint(1, 400):04d}",
+                    "description": "Componente electrónico",
+                    "uom": "PZA",
+                    "fraccion": rng.choice(("8536699901", "7318150101", "3926909999")),
+                    "quantity": qty,
+                    "value_usd": usd,
+                    "value_mxn": round(usd * 18.5, 2),
+                    "origin": rng.choice(("CHN", "USA", "JPN")),
+                    "igi_rate": 0.05,
+                    "prosec_rate": float("nan"),
+                    "usmca_originating": pd.NA,
+                }
+            )
+    exports = [
+        {
+            "pedimento": f"{yy:02d} 07 0123 {y}{900000 + i:06d}",
+            "line": 1,
+            "clave": "RT",
+            "date": start + pd.Timedelta(days=i * days // max(n_exports, 1)),
+            "part_number": "FG-1",
+            "quantity": 100.0,
+            "uom": "PZA",
+            "value_usd": 1000.0,
+            "destination": "USA",
+        }
+        for i in range(n_exports)
+    ]
+    imp = pd.DataFrame(imports)
+    exp = pd.DataFrame(
+        exports,
+        columns=[
+            "pedimento",
+            "line",
+            "clave",
+            "date",
+            "part_number",
+            "quantity",
+            "uom",
+            "value_usd",
+            "destination",
+        ],
+    )
+    for df in (imp, exp):
+        if len(df):
+            df["line"] = df["line"].astype("int64")
+            df["date"] = df["date"].astype("datetime64[ns]")
+    return imp, exp
+
+
+def synth_corpus(
+    out: str | Path, *, years: Sequence[int], pedimentos_per_year: int, seed: int = 7
+) -> list[Path]:
+    """Quarterly requests for each of ``years`` (about 30 data lines per
+    pedimento), plus one identical re-download and one request overlapping
+    the last quarter of the first year — a multi-year folder as a consultant
+    receives it.  Returns the ZIPs written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for year in years:
+        n_exp = pedimentos_per_year // 5
+        imp, exp = bulk_ledger(year, pedimentos_per_year - n_exp, n_exp, seed=seed)
+        for q in range(4):
+            lo = pd.Timestamp(year=year, month=3 * q + 1, day=1)
+            hi = lo + pd.offsets.QuarterEnd(0)
+            folio = f"{year % 100:02d}{q + 1}{seed:07d}"
+            path = out / f"{folio}_solicitudes.zip"
+            synth_datastage(
+                imp,
+                exp,
+                path,
+                folio=folio,
+                differences=[],
+                rectifications=1,
+                period=(f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}"),
+                seed=seed,
+            )
+            written.append(path)
+    first = written[0]
+    copy = out / f"{first.stem} (1).zip"
+    copy.write_bytes(first.read_bytes())
+    written.append(copy)
+    year = years[0]
+    imp, exp = bulk_ledger(year, pedimentos_per_year - pedimentos_per_year // 5, 0, seed=seed)
+    overlap = out / f"{year % 100:02d}9{seed:07d}_solicitudes.zip"
+    synth_datastage(
+        imp,
+        exp,
+        overlap,
+        folio=f"{year % 100:02d}9{seed:07d}",
+        differences=[],
+        rectifications=0,
+        period=(f"{year}-11-01", f"{year}-12-31"),
+        seed=seed,
+    )
+    written.append(overlap)
+    return written
