@@ -21,13 +21,17 @@ def add_parser(sub) -> None:
     c = sub.add_parser("compulsa", help="reconcile Anexo 24 against a SAT Data Stage ZIP")
     c.add_argument("data_dir", metavar="DATA_DIR")
     c.add_argument(
-        "datastage", metavar="DATASTAGE_PATH", help="ZIP, folder of .asc files, or folder of ZIPs"
+        "datastage",
+        nargs="+",
+        metavar="DATASTAGE_PATH",
+        help="Data Stage ZIPs, folders of .asc files or folders of ZIPs (several requests at once)",
     )
     c.add_argument("--out", required=True, metavar="OUT_DIR")
 
 
 def run(args) -> int:
-    data_dir, datastage_path, out = args.data_dir, args.datastage, Path(args.out)
+    data_dir, out = args.data_dir, Path(args.out)
+    datastage_path = args.datastage[0] if len(args.datastage) == 1 else args.datastage
     ledger = load(data_dir)
     ds = read_datastage(datastage_path)
     findings = compulsa(ledger.imports, ledger.exports, ds)
@@ -43,7 +47,7 @@ def run(args) -> int:
         inputs=[*getattr(ledger, "sources", []), *ds.sources],
         parameters={
             "data_dir": data_dir,
-            "datastage": datastage_path,
+            "datastage": [str(x) for x in args.datastage],
             "qty_tolerance": 0.001,
             "value_tolerance": 1.0,
             "date_tolerance_days": 0,
@@ -57,7 +61,8 @@ def run(args) -> int:
     )
     lo, hi = ds.period()
     period = f"{lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None else "no Resumen"
-    print(f"compulsa {data_dir} vs {datastage_path} ({period}): {len(findings)} difference(s)")
+    shown = ", ".join(str(x) for x in args.datastage)
+    print(f"compulsa {data_dir} vs {shown} ({period}): {len(findings)} difference(s)")
     for r in summary.itertuples(index=False):
         if r.findings:
             print(f"  {r.issue:<22} {r.findings:>5} finding(s) on {r.pedimentos} pedimento(s)")
