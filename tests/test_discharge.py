@@ -343,11 +343,14 @@ DAY0 = date(2024, 1, 1)
 
 @st.composite
 def ledgers(draw):
+    # half the ledgers use few parts and pedimentos, so directed exits find their lines
+    parts = draw(st.sampled_from([PARTS, ["P0", "P1", "S0", "F1"]]))
+    peds = draw(st.sampled_from([8, 3]))
     n_imp = draw(st.integers(0, 25))
     imports = []
     used = set()
     for _ in range(n_imp):
-        n = draw(st.integers(1, 8))
+        n = draw(st.integers(1, peds))
         line = draw(st.integers(1, 12))
         if (n, line) in used:
             continue
@@ -357,11 +360,13 @@ def ledgers(draw):
                 n,
                 line,
                 DAY0 + timedelta(days=draw(st.integers(0, 60))),
-                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from(parts)),
                 draw(st.sampled_from([0.5, 1, 2, 3, 7.25, 10, 40])),
                 draw(st.sampled_from(["MP", "EE", "CT", "AF"])),
             )
         )
+    # definitive and misplaced claves (A1, F4) are not part of the ledger
+    iclaves = [draw(st.sampled_from(["IN", "IN", "IN", "V1", "A1", "F4"])) for _ in imports]
     n_exp = draw(st.integers(0, 20))
     exports, used = [], set()
     for _ in range(n_exp):
@@ -374,10 +379,17 @@ def ledgers(draw):
                 n,
                 line,
                 DAY0 + timedelta(days=draw(st.integers(0, 70))),
-                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from(parts)),
                 draw(st.sampled_from([0.25, 1, 2, 5, 9])),
             )
         )
+    # directed exits: a named pedimento (maybe absent, maybe not of the part), maybe a line
+    directed = [
+        (draw(st.integers(1, peds + 1)), draw(st.sampled_from([0, 0, 1, 2, 3])))
+        if draw(st.booleans())
+        else (None, 0)
+        for _ in exports
+    ]
     # BOM: F* → S*/P*, S* → P* (acyclic by level), random versions
     rows = []
     for parent, comps in (
@@ -406,13 +418,18 @@ def ledgers(draw):
                     )
                 )
     as_of = DAY0 + timedelta(days=draw(st.integers(0, 80))) if draw(st.booleans()) else None
-    return imports, exports, rows, as_of
+    return imports, exports, rows, as_of, iclaves, directed
 
 
 def _frames(case):
-    imports, exports, rows, as_of = case
+    imports, exports, rows, as_of, iclaves, directed = case
     i = imp(imports) if imports else imp([(1, 1, "2024-01-01", "P0", 1)]).iloc[:0]
+    i["clave"] = pd.Series(iclaves, dtype=object, index=i.index)
     e = exp(exports) if exports else exp([(11, 1, "2024-01-01", "P0", 1)]).iloc[:0]
+    e["import_pedimento"] = pd.Series(
+        ["" if n is None else ped(n) for n, _ in directed], dtype=object, index=e.index
+    )
+    e["import_line"] = pd.Series([line for _, line in directed], dtype="int64", index=e.index)
     b = bom(rows) if rows else None
     return i, e, b, as_of
 
@@ -433,11 +450,12 @@ def test_fast_engine_equals_reference(case):
             d["import_line"],
         )
 
-    got = {key(d): d["quantity"] for d in fast.allocations.to_dict("records")}
-    want = {key(d): d["quantity"] for d in ref_alloc}
+    got = {key(d): (d["quantity"], d["directed"]) for d in fast.allocations.to_dict("records")}
+    want = {key(d): (d["quantity"], d["directed"]) for d in ref_alloc}
     assert got.keys() == want.keys()
     for k in want:
-        assert got[k] == pytest.approx(want[k], abs=1e-4)
+        assert got[k][0] == pytest.approx(want[k][0], abs=1e-4)
+        assert got[k][1] == want[k][1]
 
     got_open = {
         (d["import_pedimento"], d["import_line"]): d["open"]
@@ -479,9 +497,12 @@ def _check_invariants(result, imports):
         assert per_line.get((r.import_pedimento, r.import_line), 0.0) == pytest.approx(
             r.discharged, abs=1e-4
         )
-    # one balance row per import line of the ledger as it stood on as_of
+    # one balance row per import line of the ledger (temporary entries) as it stood on as_of
     standing = imports if result.as_of is None else imports[imports["date"] <= result.as_of]
+    if "clave" in standing.columns:
+        standing = standing[standing["clave"].isin(["IN", "AF", "V1", ""])]
     assert len(b) == len(standing)
+    assert not (b["import_date"] > (result.as_of or pd.Timestamp.max)).any()
 
 
 def test_invariants_on_the_demo_clients():
