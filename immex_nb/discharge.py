@@ -700,3 +700,115 @@ def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd
             "reason": reason,
         }
     )
+
+
+# --------------------------------------------------------------------------- findings
+
+FINDING_COLUMNS = [
+    "export_pedimento",
+    "export_line",
+    "export_date",
+    "export_clave",
+    "part_number",
+    "import_pedimento",
+    "import_line",
+    "issue",
+    "detail",
+]
+FINDING_NOT_IMPORTED = "named_pedimento_not_imported"
+FINDING_OTHER_PARTS = "named_pedimento_other_parts"
+FINDING_NO_LINE = "named_line_not_imported"
+
+
+def directed_findings(ledger) -> pd.DataFrame:
+    """Directed exits that cannot take from what they name (findings, not rejects):
+    the named pedimento is not in imports, holds no line of the exported part nor
+    of any part it explodes into, or the named line is not one of its lines.  Such
+    an exit is discharged by FIFO (docs/rules/discharge.md §directed).
+
+    ``ledger``: anything with ``imports``, ``exports`` and ``bom`` frames (what
+    :func:`immex_nb.load` returns).  One row per finding, :data:`FINDING_COLUMNS`.
+    """
+    imports, exports = ledger.imports, ledger.exports
+    bom = getattr(ledger, "bom", None)
+    if bom is None:
+        bom = pd.DataFrame(columns=BOM.names)
+    if "import_pedimento" not in exports.columns or exports.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    named = exports["import_pedimento"].astype("str").fillna("").str.strip()
+    directed = exports[(named != "") & (named != "nan")].reset_index(drop=True)
+    if directed.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    directed["import_pedimento"] = [
+        normalize_pedimento(t) or t for t in directed["import_pedimento"].astype(str)
+    ]
+    line = pd.to_numeric(_opt(directed, "import_line", 0), errors="coerce").fillna(0)
+    directed["import_line"] = line.astype(np.int64)
+    part_codes = pd.Index(
+        pd.unique(
+            pd.concat(
+                [imports["part_number"], directed["part_number"], bom["parent"], bom["component"]],
+                ignore_index=True,
+            ).astype(str)
+        )
+    )
+    _check_cycles(bom)
+    ev, part, _g, _n = explode(directed, bom, part_codes)
+    held = imports[["pedimento", "line", "part_number"]].astype({"part_number": str})
+    ped_known = directed["import_pedimento"].isin(held["pedimento"]).to_numpy()
+    line_given = (directed["import_line"] > 0).to_numpy()
+    pairs = pd.MultiIndex.from_arrays([held["pedimento"], held["line"].astype(np.int64)])
+    line_known = pairs.isin(
+        list(zip(directed["import_pedimento"], directed["import_line"], strict=True))
+    )
+    known_lines = set(pairs[line_known])
+    line_ok = np.array(
+        [
+            (p, ln) in known_lines
+            for p, ln in zip(directed["import_pedimento"], directed["import_line"], strict=True)
+        ],
+        dtype=bool,
+    )
+    consumed = pd.DataFrame(
+        {
+            "ev": ev,
+            "import_pedimento": directed["import_pedimento"].to_numpy(dtype=object)[ev],
+            "import_line": directed["import_line"].to_numpy()[ev],
+            "part_number": part_codes.to_numpy(dtype=object)[part],
+        }
+    )
+    hit = consumed.merge(
+        held.rename(columns={"pedimento": "import_pedimento", "line": "held_line"}),
+        on=["import_pedimento", "part_number"],
+    )
+    hit = hit[(hit["import_line"] <= 0) | (hit["import_line"] == hit["held_line"])]
+    matched = np.zeros(len(directed), dtype=bool)
+    matched[hit["ev"].to_numpy(dtype=np.int64)] = True
+    issue = np.where(
+        ~ped_known,
+        FINDING_NOT_IMPORTED,
+        np.where(line_given & ~line_ok, FINDING_NO_LINE, FINDING_OTHER_PARTS),
+    )
+    detail = {
+        FINDING_NOT_IMPORTED: "the named pedimento is not among the imports",
+        FINDING_NO_LINE: "the named pedimento has no such line",
+        FINDING_OTHER_PARTS: (
+            "the named pedimento (line) holds no line of the exported part or of its components"
+        ),
+    }
+    bad = np.flatnonzero(~matched)
+    rows = [
+        [
+            directed.at[i, "pedimento"],
+            int(directed.at[i, "line"]),
+            directed.at[i, "date"],
+            str(_opt(directed, "clave", "").iat[i]),
+            str(directed.at[i, "part_number"]),
+            directed.at[i, "import_pedimento"],
+            int(directed.at[i, "import_line"]),
+            issue[i],
+            detail[issue[i]] + ": discharged by FIFO",
+        ]
+        for i in bad
+    ]
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
