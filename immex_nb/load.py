@@ -793,7 +793,8 @@ def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Cla
     The clave is normalised (trimmed, upper case; blank → ``IN`` in imports,
     ``RT`` in exports).  A clave that does not belong on this side is a reject
     saying what it is and where it belongs; an unknown clave one naming it.  In
-    exports, ``import_line`` must be a line number ≥ 1 and needs ``import_pedimento``.
+    exports, ``import_line`` is a line number ≥ 1 (blank or 0: no line named,
+    the way the loaded frame holds it) and needs ``import_pedimento``.
     """
     typed["clave"] = normalize_claves(typed["clave"], side)
     reasons = claves.reasons(typed["clave"], side)
@@ -805,13 +806,16 @@ def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Cla
     given = parsed & (problems.text["import_line"].reindex(typed.index) != "").to_numpy(bool)
     line = typed["import_line"].astype("Float64").fillna(0).to_numpy(dtype="float64")
     no_ped = (typed["import_pedimento"].fillna("") == "").to_numpy(dtype=bool)
-    below = given & (line < 1)
-    orphan = given & ~below & no_ped & (line >= 1)
+    below = given & (line < 0)
+    orphan = given & no_ped & (line >= 1)
     values = problems.text["import_line"].reindex(typed.index)[below]
     problems.add_many(
         typed.index[below],
         "import_line",
-        [f"import_line must be a line number 1 or greater, got {v}" for v in values],
+        [
+            f"import_line must be a line number 1 or greater (blank: any line), got {v}"
+            for v in values
+        ],
     )
     problems.add_many(
         typed.index[orphan],

@@ -184,7 +184,7 @@ EXPORTS = Table(
             aliases=("arancel_pagado_usd", "duty_paid_usd"),
             non_negative=True,
         ),
-        # directed discharge (docs/rules/discharge.md): blank = FIFO; line 0 = any line
+        # directed discharge (docs/rules/discharge.md): blank = FIFO; line blank/0 = any line
         Column(
             "import_pedimento",
             "pedimento",

@@ -27,6 +27,7 @@ EXPORTS = """pedimento,line,clave,date,part_number,quantity,destination,import_p
 26 47 3420 6000001,6,F4,2026-03-04,A,5,MEX,2447342040000,
 26 47 3420 6000001,7,F4,2026-03-04,A,5,MEX,,2
 26 47 3420 6000001,8,Q7,2026-03-04,A,5,MEX,,
+26 47 3420 6000001,9,RT,2026-03-04,A,1,USA,24 47 3420 4000001,-1
 """
 
 
@@ -75,6 +76,7 @@ def test_loader_rejects_claves_that_do_not_belong_and_unknown_ones(folder):
     assert "15 digits" in got[("exports.csv", 7)]  # a bad import_pedimento
     assert "import_pedimento is blank" in got[("exports.csv", 8)]
     assert got[("exports.csv", 9)].startswith("unknown clave 'Q7'")
+    assert got[("exports.csv", 10)].startswith("import_line must be a line number 1 or greater")
     assert r.loc[r["row"] == 3, "column"].tolist() == ["clave"]
     # blank clave = IN / RT; import_pedimento normalised like pedimento
     assert ledger.imports["clave"].tolist() == ["IN", "V1"]

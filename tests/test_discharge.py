@@ -750,3 +750,36 @@ def test_directed_findings_name_pedimentos_that_cannot_serve_the_exit():
         [4, FINDING_NO_LINE],
     ]
     assert f["detail"].str.endswith("discharged by FIFO").all()
+
+
+def test_worked_example_of_docs_rules_discharge():
+    """docs/rules/discharge.md, 'A worked example': E3 names a line not yet in
+    the country (FIFO), E4 takes the named L3 first and the rest by FIFO."""
+    i = imp(
+        [
+            (1, 1, "2024-01-05", "R-1", 100),
+            (2, 1, "2024-02-01", "R-1", 50),
+            (3, 1, "2024-06-01", "R-1", 80),
+        ]
+    )
+    e = exp(
+        [
+            (11, 1, "2024-01-20", "R-1", 120),
+            (12, 1, "2024-03-01", "R-1", 30),
+            (13, 1, "2024-04-15", "R-1", 10),
+            (14, 1, "2024-07-01", "R-1", 90),
+        ]
+    )
+    r = discharge(i, directed(e, [None, None, (3, 0), (3, 0)]), None)
+    assert [
+        (x.export_pedimento[-1], x.import_pedimento[-1], x.quantity, x.directed)
+        for x in r.allocations.itertuples()
+    ] == [
+        ("1", "1", 100.0, False),
+        ("2", "2", 30.0, False),
+        ("3", "2", 10.0, False),
+        ("4", "3", 80.0, True),
+        ("4", "2", 10.0, False),
+    ]
+    assert r.balances["open"].tolist() == [0.0, 0.0, 0.0]
+    assert r.shortfalls["quantity"].tolist() == [20.0]

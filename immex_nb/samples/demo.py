@@ -1293,9 +1293,9 @@ def _direct_some(exports, imports, direct_comps, comp_of_line, share: float, see
     ok = hi > lo
     rows, lo, hi = rows[ok], lo[ok], hi[ok]
     pick = order[lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)]
-    named = exports["import_pedimento"].to_numpy(dtype=object)
+    named = exports["import_pedimento"].to_numpy(dtype=object).copy()
     named[rows] = imports["pedimento"].to_numpy(dtype=object)[pick]
-    line = exports["import_line"].to_numpy(dtype=np.int64)
+    line = exports["import_line"].to_numpy(dtype=np.int64).copy()
     with_line = rng.random(len(rows)) < 0.5
     line[rows[with_line]] = imports["line"].to_numpy(dtype=np.int64)[pick[with_line]]
     exports["import_pedimento"], exports["import_line"] = named, line
