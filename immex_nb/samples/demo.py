@@ -1128,8 +1128,8 @@ def big_client(
     component's lots; imports run from 29 months before ``today``, exports
     from a month later.  ``directed_share`` of the export lines (default none)
     are directed discharges (docs/rules/discharge.md): each names the pedimento
-    of a random earlier import line of one of its direct components, and half
-    of them that line too."""
+    of one of the 4 latest import lines, dated on or before the exit, of one of
+    its direct components, and half of them that line too."""
     if n_imports < 1:
         raise ValueError(f"n_imports must be ≥ 1, got {n_imports}")
     n_exports = max(1, int(n_imports * 0.4)) if n_exports is None else int(n_exports)
@@ -1292,6 +1292,7 @@ def _direct_some(exports, imports, direct_comps, comp_of_line, share: float, see
     hi = np.searchsorted(key, comp.astype(np.int64) << 32 | e_day, side="right")
     ok = hi > lo
     rows, lo, hi = rows[ok], lo[ok], hi[ok]
+    lo = np.maximum(lo, hi - 4)  # one of the 4 latest lots: most likely still holding something
     pick = order[lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)]
     named = exports["import_pedimento"].to_numpy(dtype=object).copy()
     named[rows] = imports["pedimento"].to_numpy(dtype=object)[pick]
