@@ -114,9 +114,14 @@ def surcharge_rate_sum(
     start_dates, months, rates: Rates | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Σ of the monthly late-payment rates over months k = 0 … months−1 from
-    each start date, month k taking the rate of the year it starts in.
+    each start date, month k taking the rate of the year it starts in
+    (docs/rules/exposure.md).
 
-    Returns ``(sum, estimated)`` (estimated: a year beyond the rate table).
+    Counted per calendar year, not per month: the months of row i that start
+    in year Y are the overlap of ``[s_i, s_i + n_i)`` with ``[12·Y, 12·Y + 12)``
+    (month indices), and Σ = Σ_Y count × rate(Y) — a handful of years, never
+    a months × rows matrix.  Returns ``(sum, estimated)`` (estimated: a year
+    beyond the rate table).
     """
     r = resolve(rates)
     d = pd.DatetimeIndex(
@@ -125,17 +130,23 @@ def surcharge_rate_sum(
     months = np.asarray(months, dtype=np.int64)
     if len(d) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    kmax = int(max(months.max(initial=0), 1))
     y = np.nan_to_num(np.asarray(d.year, dtype="float64")).astype(np.int64)
     mo = np.nan_to_num(np.asarray(d.month, dtype="float64"), nan=1).astype(np.int64)
-    k = np.arange(kmax)
-    years = y[:, None] + (mo[:, None] - 1 + k[None, :]) // 12  # the year month k starts in
-    uniq, inv = np.unique(years, return_inverse=True)
-    rate_u, est_u = r.surcharge_rates(uniq)
-    rate = rate_u[inv].reshape(years.shape)
-    est = est_u[inv].reshape(years.shape)
-    used = k[None, :] < months[:, None]
-    return (rate * used).sum(axis=1), (est & used).any(axis=1)
+    start = y * 12 + mo - 1
+    end = start + np.maximum(months, 0)  # exclusive
+    total = np.zeros(len(d))
+    estimated = np.zeros(len(d), dtype=bool)
+    used = months > 0
+    if not used.any():
+        return total, estimated
+    years = np.arange(start[used].min() // 12, (end[used].max() - 1) // 12 + 1)
+    year_rate, year_est = r.surcharge_rates(years)
+    for year, rate, est in zip(years, year_rate, year_est, strict=True):
+        count = np.clip(np.minimum(end, 12 * year + 12) - np.maximum(start, 12 * year), 0, None)
+        total += count * rate
+        if est:
+            estimated |= count > 0
+    return total, estimated
 
 
 def _check_columns(balances: pd.DataFrame) -> None:
@@ -163,10 +174,10 @@ def exposure(
     taxes on expired lines; ``rates`` a :class:`~immex_nb.rates.Rates`, a
     folder of override CSVs, or ``None`` for the built-in tables;
     ``use_prosec=False`` ignores ``prosec_rate`` on in-time lines (what-if for
-    a client without PROSEC).  The discharge cut-off ignores exports after
-    ``as_of`` but keeps every import line, so lines imported after ``as_of``
-    are listed too (in time, factor 1, flagged ``imported_after_as_of``);
-    ``include_later_imports=False`` leaves them out.  One row per line with ``open > 0``, sorted by
+    a client without PROSEC).  Balances of a discharge with the same cut-off
+    hold no line imported after ``as_of``; balances computed otherwise may, and
+    such lines are listed in time, factor 1, flagged ``imported_after_as_of``
+    (``include_later_imports=False`` leaves them out).  One row per line with ``open > 0``, sorted by
     ``import_pedimento, import_line``; the contract's columns first, then the
     working (rates, INPC months and values, surcharge months …).  ``attrs``
     hold ``as_of``, ``fine_rate``, ``inpc_estimated`` (any row) and
@@ -174,97 +185,138 @@ def exposure(
     """
     _check_columns(balances)
     as_of = as_timestamp(as_of)
-    if fine_rate is None:
-        fine_rate = 0.0
-    fine_rate = float(fine_rate)
+    fine_rate = _check_fine_rate(fine_rate)
+    r = resolve(rates)
+    b = _open_lines(balances, as_of, include_later_imports)
+    line = _line_values(b, as_of, use_prosec)
+    tax = _taxes(line, r, as_of)
+    upd = _update_and_surcharges(line, tax, r, as_of, fine_rate, max_surcharge_months)
+    return _exposure_frame(b, line, tax, upd, r, as_of, fine_rate)
+
+
+def _check_fine_rate(fine_rate) -> float:
+    fine_rate = 0.0 if fine_rate is None else float(fine_rate)
     if not np.isfinite(fine_rate) or fine_rate < 0:
         raise ImmexError(f"fine_rate {fine_rate!r} must be a fraction ≥ 0 (e.g. 0.7)")
-    r = resolve(rates)
+    return fine_rate
 
+
+def _open_lines(balances: pd.DataFrame, as_of, include_later_imports: bool) -> pd.DataFrame:
+    """Stage 1: the lines still open, in ``(import_pedimento, import_line)`` order."""
     open_qty = pd.to_numeric(balances["open"], errors="coerce").astype("float64")
-    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0].copy()
+    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0]
     if not include_later_imports:
         b = b.loc[pd.to_datetime(b["import_date"]) <= as_of]
-    b = b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
-    out = pd.DataFrame(index=b.index)
+    return b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
 
-    def col(name, default=np.nan):
-        if name in b.columns:
-            return b[name]
-        return pd.Series(default, index=b.index)
 
-    out["import_pedimento"] = b["import_pedimento"].astype(str)
-    out["import_line"] = b["import_line"].astype("int64")
-    out["part_number"] = b["part_number"].astype(str)
+def _column(b: pd.DataFrame, name: str, default=np.nan) -> pd.Series:
+    return b[name] if name in b.columns else pd.Series(default, index=b.index)
+
+
+def _line_values(b: pd.DataFrame, as_of, use_prosec: bool) -> dict:
+    """Stage 2: per line, the open value, status and the IGI rate that applies."""
     qty = b["quantity"].astype("float64").to_numpy()
     opn = b["open"].astype("float64").to_numpy()
     value_mxn = b["value_mxn"].astype("float64").to_numpy()
-    value_usd = pd.to_numeric(col("value_usd"), errors="coerce").astype("float64").to_numpy()
+    value_usd = pd.to_numeric(_column(b, "value_usd"), errors="coerce").astype("float64")
     share = np.divide(opn, qty, out=np.zeros_like(opn), where=qty > 0)
-    open_value = value_mxn * share
-
     deadline = pd.to_datetime(b["deadline"]).astype("datetime64[ns]")
     expired = (deadline.notna() & (deadline < as_of)).to_numpy()
-    igi_rate = (
-        pd.to_numeric(col("igi_rate", 0.0), errors="coerce")
-        .astype("float64")
-        .fillna(0.0)
-        .to_numpy()
-    )
-    prosec_rate = pd.to_numeric(col("prosec_rate"), errors="coerce").astype("float64").to_numpy()
+    igi_rate = pd.to_numeric(_column(b, "igi_rate", 0.0), errors="coerce").astype("float64")
+    igi_rate = igi_rate.fillna(0.0).to_numpy()
+    prosec_rate = pd.to_numeric(_column(b, "prosec_rate"), errors="coerce").astype("float64")
+    prosec_rate = prosec_rate.to_numpy()
+    # in time: the lower of general and PROSEC; expired: the general rate, no preference
     in_time_rate = np.fmin(igi_rate, prosec_rate) if use_prosec else igi_rate
-    rate = np.where(expired, igi_rate, in_time_rate)
+    return {
+        "qty": qty,
+        "open": opn,
+        "share": share,
+        "value_mxn": value_mxn,
+        "value_usd": value_usd.to_numpy(),
+        "open_value": value_mxn * share,
+        "deadline": deadline,
+        "expired": expired,
+        "igi_rate": igi_rate,
+        "prosec_rate": prosec_rate,
+        "rate": np.where(expired, igi_rate, in_time_rate),
+        "import_date": pd.to_datetime(b["import_date"]).astype("datetime64[ns]"),
+    }
 
-    dta_rate = r.dta_rate("ad_valorem", as_of)
-    vat_rate = r.vat_rate(as_of)
-    igi = open_value * rate
-    dta = open_value * dta_rate
-    iva = vat_rate * (open_value + igi + dta)
-    tax = igi + dta + iva
 
-    import_date = pd.to_datetime(b["import_date"]).astype("datetime64[ns]")
+def _taxes(line: dict, r: Rates, as_of) -> dict:
+    """Stage 3: IGI, DTA 8 ‰ and IVA 16 % of (value + IGI + DTA)."""
+    open_value = line["open_value"]
+    igi = open_value * line["rate"]
+    dta = open_value * r.dta_rate("ad_valorem", as_of)
+    iva = r.vat_rate(as_of) * (open_value + igi + dta)
+    return {"igi": igi, "dta": dta, "iva": iva, "tax": igi + dta + iva}
+
+
+def _update_and_surcharges(
+    line: dict, tax: dict, r: Rates, as_of, fine_rate: float, max_months: int
+) -> dict:
+    """Stage 4: INPC update (IGI in time, all taxes expired), surcharges and fine."""
+    expired, import_date = line["expired"], line["import_date"]
     f = r.inpc_factor_table(import_date.reset_index(drop=True), as_of)
     factor = f["inpc_factor"].to_numpy()
-    actualizacion = np.where(expired, tax, igi) * (factor - 1.0)
-
-    n = np.minimum(months_or_fraction(import_date, as_of), int(max_surcharge_months))
+    actualizacion = np.where(expired, tax["tax"], tax["igi"]) * (factor - 1.0)
+    n = np.minimum(months_or_fraction(import_date, as_of), int(max_months))
     n = np.where(expired, n, 0)
     s_sum, s_est = surcharge_rate_sum(import_date, n, r)
-    recargos = np.where(expired, (tax + actualizacion) * s_sum, 0.0)
-    multa = np.where(expired, tax * fine_rate, 0.0)
-    total = tax + actualizacion + recargos + multa
+    recargos = np.where(expired, (tax["tax"] + actualizacion) * s_sum, 0.0)
+    multa = np.where(expired, tax["tax"] * fine_rate, 0.0)
+    return {
+        "inpc": f,
+        "actualizacion": actualizacion,
+        "recargos": recargos,
+        "multa": multa,
+        "total": tax["tax"] + actualizacion + recargos + multa,
+        "months": n,
+        "rate_sum": s_sum,
+        "rate_estimated": s_est,
+    }
 
+
+def _exposure_frame(b, line, tax, upd, r: Rates, as_of, fine_rate: float) -> pd.DataFrame:
+    """Stage 5: the contract's columns, then the working, and the run's attrs."""
+    expired, import_date = line["expired"], line["import_date"]
+    value_mxn, value_usd = line["value_mxn"], line["value_usd"]
     usd_per_mxn = np.divide(
         value_usd, value_mxn, out=np.full_like(value_mxn, np.nan), where=value_mxn > 0
     )
     usd_per_mxn = np.where((value_mxn == 0) & ~np.isnan(value_usd), 0.0, usd_per_mxn)
-    days = days_to_deadline(deadline, as_of)
+    days = days_to_deadline(line["deadline"], as_of)
+    f = upd["inpc"]
 
+    out = pd.DataFrame(index=b.index)
+    out["import_pedimento"] = b["import_pedimento"].astype(str)
+    out["import_line"] = b["import_line"].astype("int64")
+    out["part_number"] = b["part_number"].astype(str)
     out["status"] = np.where(expired, EXPIRED, IN_TIME)
-    out["open"] = opn
-    out["open_value_mxn"] = open_value
-    out["igi"] = igi
-    out["dta"] = dta
-    out["iva"] = iva
-    out["actualizacion"] = actualizacion
-    out["recargos"] = recargos
-    out["multa"] = multa
-    out["total"] = total
-    out["open_value_usd"] = value_usd * share
-    out["total_usd"] = total * usd_per_mxn
+    out["open"] = line["open"]
+    out["open_value_mxn"] = line["open_value"]
+    for c in ("igi", "dta", "iva"):
+        out[c] = tax[c]
+    for c in ("actualizacion", "recargos", "multa", "total"):
+        out[c] = upd[c]
+    out["open_value_usd"] = value_usd * line["share"]
+    out["total_usd"] = upd["total"] * usd_per_mxn
     out["import_date"] = import_date
-    out["deadline"] = deadline
+    out["deadline"] = line["deadline"]
     out["days_to_deadline"] = days.array
     out["bucket"] = bucket(days.reset_index(drop=True)).to_numpy()
     for name in ("material_type", "clave", "origin", "fraccion", "description"):
-        out[name] = col(name, "").astype(object).where(col(name, "").notna(), "").astype(str)
-    out["quantity"] = qty
+        values = _column(b, name, "")
+        out[name] = values.astype(object).where(values.notna(), "").astype(str)
+    out["quantity"] = line["qty"]
     out["value_mxn"] = value_mxn
     out["value_usd"] = value_usd
-    out["igi_rate"] = igi_rate
-    out["prosec_rate"] = prosec_rate
-    out["rate_used"] = rate
-    out["tax"] = tax
+    out["igi_rate"] = line["igi_rate"]
+    out["prosec_rate"] = line["prosec_rate"]
+    out["rate_used"] = line["rate"]
+    out["tax"] = tax["tax"]
     for c in (
         "inpc_month_from",
         "inpc_month_to",
@@ -280,9 +332,9 @@ def exposure(
     out["inpc_before_table"] = (wanted_from < first_month) & import_date.notna().to_numpy()
     # a line entered after as_of has factor 1 whatever the table holds
     out["inpc_estimated"] = out["inpc_estimated"].astype(bool) & (import_date <= as_of).to_numpy()
-    out["surcharge_months"] = n.astype(np.int64)
-    out["surcharge_rate_sum"] = s_sum
-    out["surcharge_rate_estimated"] = s_est & expired
+    out["surcharge_months"] = upd["months"].astype(np.int64)
+    out["surcharge_rate_sum"] = upd["rate_sum"]
+    out["surcharge_rate_estimated"] = upd["rate_estimated"] & expired
     out["fine_rate"] = fine_rate
     out["imported_after_as_of"] = (import_date > as_of).to_numpy()
     out["bucket"] = out["bucket"].astype(bucket(pd.Series([], dtype="float64")).dtype)

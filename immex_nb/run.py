@@ -21,6 +21,7 @@ from functools import cached_property
 import pandas as pd
 
 from immex_nb.dates import as_timestamp
+from immex_nb.errors import ImmexError
 from immex_nb.rates import Rates, resolve
 
 
@@ -29,16 +30,21 @@ class ClientRun:
     """``ledger`` (what :func:`immex_nb.load` returns) valued as of ``as_of``."""
 
     ledger: object
-    as_of: pd.Timestamp
+    #: the cut-off; ``None`` (discharge only): no cut-off, deadlines measured
+    #: against the latest date in the data
+    as_of: pd.Timestamp | None
     fine_rate: float | None = None
     rates: Rates | str | None = None
     deadline_rule: str | None = None
     use_prosec: bool | None = None
     oea: bool | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    #: a ``distributed.Client``: the discharge then runs partitioned on it
+    #: (immex_nb.partition; same results, row for row)
+    client: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.as_of = as_timestamp(self.as_of)
+        if self.as_of is not None:
+            self.as_of = as_timestamp(self.as_of)
         s = self.settings
         if self.deadline_rule is None:
             self.deadline_rule = s.deadline_rule
@@ -60,22 +66,23 @@ class ClientRun:
     def discharge(self):
         """The FIFO discharge with cut-off ``as_of`` (docs/rules/discharge.md)."""
         from immex_nb.discharge import discharge
+        from immex_nb.partition import discharge_partitioned
 
         lg = self.ledger
-        return discharge(
-            lg.imports,
-            lg.exports,
-            lg.bom,
-            as_of=self.as_of,
-            deadline_rule=self.deadline_rule,
-            oea=self.oea,
-        )
+        options = {"as_of": self.as_of, "deadline_rule": self.deadline_rule, "oea": self.oea}
+        if self.client is not None:
+            return discharge_partitioned(
+                lg.imports, lg.exports, lg.bom, client=self.client, **options
+            )
+        return discharge(lg.imports, lg.exports, lg.bom, **options)
 
     @cached_property
     def exposure(self) -> pd.DataFrame:
         """What each open line would cost as of ``as_of`` (docs/rules/exposure.md)."""
         from immex_nb.exposure import exposure
 
+        if self.as_of is None:
+            raise ImmexError("the exposure is measured as of a date; give as_of")
         return exposure(
             self.discharge.balances,
             self.as_of,
@@ -87,7 +94,7 @@ class ClientRun:
     def parameters(self) -> dict:
         """What a manifest records of this run."""
         return {
-            "as_of": self.as_of.date().isoformat(),
+            "as_of": None if self.as_of is None else self.as_of.date().isoformat(),
             "deadline_rule": self.deadline_rule,
             "oea": self.oea,
             "fine_rate": self.fine_rate,

@@ -1,6 +1,6 @@
 """The monthly report batch (CONTRACT §6) on two small clients and a broken one.
 
-The batch runs the real template (``notebooks/monthly_report.ipynb``) once
+The batch runs the real template (``immex_nb/notebooks/monthly_report.ipynb``) once
 for the module (see ``report_helpers``: clients, worked numbers); the tests
 read what it left in ``OUT``.  Unit tests cover names, the swap into place and
 the template check without a kernel.
@@ -427,8 +427,8 @@ def test_data_quality_table_shows_one_line_per_column(batch):
 
 
 def test_report_cli_passes_template_to_run_batch(tmp_path, monkeypatch, capsys):
-    from immex_nb import report as report_pkg
     from immex_nb.cli import main
+    from immex_nb.commands import report as report_pkg
 
     data = write_clients(tmp_path / "data")
     out = tmp_path / "out"

@@ -44,11 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"immex-nb {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = _module(name)
-        except ModuleNotFoundError:  # a command not built yet
-            continue
-        module.add_parser(sub)
+        _module(name).add_parser(sub)
     return p
 
 

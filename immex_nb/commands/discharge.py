@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from immex_nb.commands.options import add_deadline_rule, iso_date
-from immex_nb.discharge import discharge
+from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date
 from immex_nb.load import load
 from immex_nb.outputs import write_manifest, write_tables
+from immex_nb.run import ClientRun
 
 
 def add_parser(sub) -> None:
@@ -23,20 +23,15 @@ def add_parser(sub) -> None:
         help="the ledger as it stood that day: imports and exports after it are ignored",
     )
     add_deadline_rule(d)
+    add_cluster(d)
 
 
 def run(args) -> int:
     data_dir, out, as_of = args.data_dir, Path(args.out), args.as_of
     ledger = load(data_dir)
     rule = args.deadline_rule or ledger.settings.deadline_rule
-    result = discharge(
-        ledger.imports,
-        ledger.exports,
-        ledger.bom,
-        as_of=as_of,
-        deadline_rule=rule,
-        oea=ledger.settings.oea,
-    )
+    with cluster(args) as client:
+        result = ClientRun(ledger, as_of, deadline_rule=rule, client=client).discharge
     tables = {
         "allocations": result.allocations,
         "balances": result.balances,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from immex_nb.commands.options import add_deadline_rule, iso_date, rate
+from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date, rate
 from immex_nb.exposure import EXPIRED, exposure_summary_table
 from immex_nb.load import load
 from immex_nb.outputs import write_manifest, write_tables
@@ -32,20 +32,23 @@ def add_parser(sub) -> None:
         help="folder with rate CSVs that extend or override the built-in tables",
     )
     add_deadline_rule(e)
+    add_cluster(e)
 
 
 def run(args) -> int:
     data_dir, out = args.data_dir, Path(args.out)
     rates = Rates.load(args.rates) if args.rates else None
     ledger = load(data_dir)
-    client = ClientRun(
-        ledger,
-        args.as_of,
-        fine_rate=args.fine_rate,
-        rates=rates,
-        deadline_rule=args.deadline_rule,
-    )
-    df = client.exposure
+    with cluster(args) as dask_client:
+        client = ClientRun(
+            ledger,
+            args.as_of,
+            fine_rate=args.fine_rate,
+            rates=rates,
+            deadline_rule=args.deadline_rule,
+            client=dask_client,
+        )
+        df = client.exposure
     summary = exposure_summary_table(df)
     rates = client.rates
     write_tables({"exposure": df, "exposure_summary": summary}, out)

@@ -41,3 +41,33 @@ def add_deadline_rule(parser: argparse.ArgumentParser) -> None:
         choices=["clamp", "cff"],
         help="month-end clamp (default, or the client's setting) or CFF art. 12",
     )
+
+
+def add_cluster(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: run on a Dask cluster (docs/batch.md)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run on a local cluster of N processes",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786)",
+    )
+
+
+def cluster(args):
+    """A context manager: a Dask client when ``--workers``/``--scheduler`` asked
+    for one, else ``None`` (the work runs in this process)."""
+    from contextlib import nullcontext
+
+    from immex_nb.cluster import connect
+
+    if getattr(args, "scheduler", None) or (getattr(args, "workers", None) or 1) > 1:
+        return connect(workers=args.workers, scheduler=args.scheduler)
+    return nullcontext(None)
