@@ -449,6 +449,9 @@ def discharge(
     if as_of_ts is not None:  # the ledger as it stood on as_of (docs/rules/discharge.md §cut-off)
         imports = imports[pd.to_datetime(imports["date"]) <= as_of_ts]
         exports = exports[pd.to_datetime(exports["date"]) <= as_of_ts]
+    # part codes and the default reference date come from every row given, as
+    # before the claves filter, so a run split by parts (immex_nb.partition) agrees
+    given_parts, latest = imports["part_number"], _latest_date(imports, exports)
     if "clave" in imports.columns and len(imports):  # only temporary entries are the ledger
         imports = imports[
             (claves or default_claves()).in_ledger(imports["clave"], "imports").to_numpy()
@@ -461,7 +464,7 @@ def discharge(
     part_codes = pd.Index(
         pd.unique(
             pd.concat(
-                [imports["part_number"], exports["part_number"], bom["parent"], bom["component"]],
+                [given_parts, exports["part_number"], bom["parent"], bom["component"]],
                 ignore_index=True,
             ).astype(str)
         )
@@ -530,7 +533,7 @@ def discharge(
     else:
         src = lot_pos = alloc_micro = np.zeros(0, dtype=np.int64)
         directed = np.zeros(0, dtype=bool)
-    reference = as_of_ts if as_of_ts is not None else _latest_date(imports, exports)
+    reference = as_of_ts if as_of_ts is not None else latest
     deadline = deadlines(imports["date"], imports["material_type"], rule=deadline_rule, oea=oea)
     deadline = deadline.to_numpy(dtype="datetime64[ns]")
     balances = _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference)
