@@ -1,4 +1,4 @@
-"""Discharge (descargo) of temporary imports by FIFO / PEPS — CONTRACT.md §2–§3.
+"""Discharge (descargo) of temporary imports by FIFO / PEPS — docs/rules/discharge.md.
 
 Each export line consumes material: its part exploded through the bill of
 materials valid on the export date (any depth, paths to the same component
@@ -24,6 +24,17 @@ dates).  FIFO without back-fill is the recursion ``S_j = min(S_{j-1} + a_j,
 C_j)``, whose closed form is ``S_j = A_j − max(0, max_{k≤j}(A_k − C_k))``: a
 running maximum.  Consumption *j* then occupies ``[S_{j-1}, S_j)`` on the
 axis, and its allocations are the intersections with the lots' intervals.
+
+Directed discharge (an exit naming ``import_pedimento`` [+ ``import_line``]):
+a directed consumption first takes, at its own place in the order, what the
+named lines of its part still hold (line order, lines dated on or before the
+exit), then follows FIFO.  It punches a hole in the axis, so a part's
+consumptions are processed in *rounds*: round 0 is everything before the
+part's first directed consumption, round *r* starts with its *r*-th directed
+consumption.  Each round is the closed form above on the lots' current
+balances (an emptied lot is an empty interval), vectorised across all the
+parts that have that round — parts without directed exits have one round, the
+plain closed form.  Still int64 micro-units throughout: exact.
 """
 
 from __future__ import annotations
@@ -33,10 +44,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from immex_nb.claves import Claves, default_claves
 from immex_nb.dates import as_timestamp
 from immex_nb.deadlines import DEADLINE_RULES, deadlines
 from immex_nb.errors import ImmexError
-from immex_nb.schema import BOM
+from immex_nb.schema import BOM, normalize_pedimento
 
 MICRO = 1_000_000  # quantity quantum: one micro-unit
 _DAY_BITS = (
@@ -54,6 +66,7 @@ ALLOCATION_COLUMNS = [
     "import_line",
     "import_date",
     "quantity",
+    "directed",
     "net_quantity",
     "scrap_quantity",
     "late",
@@ -288,6 +301,119 @@ def _segment_starts(group: np.ndarray) -> np.ndarray:
     return starts[np.cumsum(new) - 1]
 
 
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ranges ``[lo_k, hi_k)`` laid end to end: (range number, position)."""
+    n = hi - lo
+    k = np.repeat(np.arange(len(n)), n)
+    pos = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + lo[k]
+    return k, pos
+
+
+def _directed_candidates(
+    imports, exports, i_ped, lot_order, lot_day_sorted, lot_lo, lot_hi, c_ev, c_part, c_day
+):
+    """For each directed consumption, the lots it takes from first (docs/rules/discharge.md):
+    the named pedimento's lines of the consumed part (only the named line when
+    ``import_line`` is given), dated on or before the exit, in line order.
+
+    Returns ``(consumption, sorted lot position)`` pairs, by consumption then line;
+    a consumption whose named pedimento holds no such line is not directed.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if "import_pedimento" not in exports.columns or not len(c_ev) or not len(lot_order):
+        return none, none
+    named = exports["import_pedimento"].astype("str").fillna("").str.strip()
+    codes, distinct = pd.factorize(named)
+    text = pd.Index(
+        [(normalize_pedimento(t) or t) if t not in ("", "nan", "None") else "" for t in distinct]
+    )
+    e_ped = i_ped[1].get_indexer(text)[codes] if len(distinct) else np.full(len(named), -1)
+    e_ped = np.where(codes < 0, -1, e_ped)
+    line = _opt(exports, "import_line", 0)
+    e_line = pd.to_numeric(line, errors="coerce").fillna(0).to_numpy(dtype="float64")
+    e_line = np.where(np.isfinite(e_line), e_line, 0).astype(np.int64)
+    cons = np.flatnonzero(e_ped[c_ev] >= 0)
+    if not len(cons):
+        return none, none
+    # lots of a part sorted by (pedimento, line): search the named pedimento in them
+    lot_ped = i_ped[0][lot_order].astype(np.int64)
+    lot_line = imports["line"].to_numpy(dtype=np.int64)[lot_order]
+    lot_part = np.repeat(np.arange(len(lot_lo)), lot_hi - lot_lo)
+    n_ped = max(len(i_ped[1]), 1)
+    by_ped = np.lexsort((lot_line, lot_ped, lot_part))
+    key = lot_part[by_ped] * n_ped + lot_ped[by_ped]
+    want = c_part[cons].astype(np.int64) * n_ped + e_ped[c_ev[cons]]
+    lo = np.searchsorted(key, want, side="left")
+    hi = np.searchsorted(key, want, side="right")
+    k, pos = _expand(lo, hi)
+    lots = by_ped[pos]
+    j = cons[k]
+    keep = lot_day_sorted[lots] <= c_day[j]
+    wanted_line = e_line[c_ev[j]]
+    keep &= (wanted_line <= 0) | (lot_line[lots] == wanted_line)
+    return j[keep], lots[keep]
+
+
+def _directed_take(cons, need, cand_first, cand_lot, rem, pieces) -> np.ndarray:
+    """Each directed consumption in ``cons`` (one per part) takes, greedily in
+    line order, what its named lots still hold; ``rem`` is updated."""
+    k, pos = _expand(cand_first[cons], cand_first[cons + 1])
+    lots = cand_lot[pos]
+    held = rem[lots]
+    before = np.cumsum(held) - held  # held by the earlier named lots of the same consumption
+    before -= np.repeat(
+        before[np.searchsorted(k, np.arange(len(cons)))], np.bincount(k, minlength=len(cons))
+    )
+    take = np.clip(need[k] - before, 0, held)
+    rem[lots] -= take
+    got = take > 0
+    pieces.append((cons[k[got]], lots[got], take[got], np.ones(int(got.sum()), dtype=bool)))
+    return np.bincount(k, weights=take, minlength=len(cons)).astype(np.int64)
+
+
+def _fifo(sel, demand, c_part, reach, rem, lot_lo, lot_hi, pieces) -> np.ndarray:
+    """FIFO without back-fill for the consumptions ``sel`` (by part, then export
+    order) with ``demand`` micro-units each, on the lots' current balances ``rem``
+    (updated).  Per part the lots' balances lie end to end on one axis in FIFO
+    order; consumption *j* reaches the lots in the country, capacity ``C_j``,
+    and ``S_j = min(S_{j-1} + a_j, C_j)`` has the closed form
+    ``S_j = A_j − max(0, max_{k≤j}(A_k − C_k))`` (a running maximum)."""
+    parts, first, count = np.unique(c_part[sel], return_index=True, return_counts=True)
+    k_of = np.repeat(np.arange(len(parts)), count)
+    n_lots = lot_hi[parts] - lot_lo[parts]
+    base = np.cumsum(n_lots) - n_lots  # first local position of each part's lots
+    lk, lots = _expand(lot_lo[parts], lot_hi[parts])
+    cum = np.r_[0, np.cumsum(rem[lots])]
+    part_start = cum[base]
+    start = part_start[k_of]
+    capacity = cum[base[k_of] + reach[sel] - lot_lo[parts][k_of]] - start
+    demand_cum = np.cumsum(demand)
+    demand_cum -= np.r_[0, demand_cum][first][k_of]  # A_j within the part
+    deficit = pd.Series(demand_cum - capacity).groupby(k_of).cummax().to_numpy()
+    taken_cum = demand_cum - np.maximum(deficit, 0)  # S_j
+    taken_prev = np.r_[0, taken_cum[:-1]]
+    taken_prev[first] = 0
+    taken = taken_cum - taken_prev
+
+    has = taken > 0
+    a_start = (taken_prev + start)[has]
+    a_end = (taken_cum + start)[has]
+    lo = np.searchsorted(cum, a_start, side="right") - 1
+    hi = np.searchsorted(cum, a_end, side="left")
+    k, pos = _expand(lo, hi)
+    micro = np.minimum(a_end[k], cum[pos + 1]) - np.maximum(a_start[k], cum[pos])
+    got = micro > 0  # a lot emptied by a directed exit is an empty interval: skipped
+    src = sel[np.flatnonzero(has)[k[got]]]
+    pieces.append((src, lots[pos[got]], micro[got], np.zeros(int(got.sum()), dtype=bool)))
+
+    # the part's total take covers its lots' balances from the front
+    total = np.zeros(len(parts), dtype=np.int64)
+    total[k_of[np.r_[first[1:] - 1, len(sel) - 1]]] = taken_cum[np.r_[first[1:] - 1, len(sel) - 1]]
+    held = rem[lots]
+    rem[lots] = held - np.clip(total[lk] + part_start[lk] - cum[:-1], 0, held)
+    return taken
+
+
 # --------------------------------------------------------------------------- engine
 
 
@@ -299,6 +425,7 @@ def discharge(
     *,
     deadline_rule: str = "clamp",
     oea: bool = False,
+    claves: Claves | None = None,
 ) -> DischargeResult:
     """FIFO/PEPS discharge of ``imports`` by ``exports`` (CONTRACT.md §2–§3).
 
@@ -307,6 +434,12 @@ def discharge(
     the date against which ``expired`` and ``days_to_deadline`` are measured
     (default: the latest import or export date in the data).  The inputs are
     not modified.
+
+    Imports rows whose ``clave`` is not a temporary IMMEX entry in ``claves``
+    (default: the built-in table, docs/rules/claves.md) are not part of the
+    ledger and are ignored (the loader rejects them).  Exports naming
+    ``import_pedimento`` (and ``import_line``) are directed discharges;
+    allocations say ``directed`` for what came from the named lines.
     """
     if deadline_rule not in DEADLINE_RULES:
         raise ImmexError(f"deadline rule {deadline_rule!r} is not one of {list(DEADLINE_RULES)}")
@@ -316,6 +449,13 @@ def discharge(
     if as_of_ts is not None:  # the ledger as it stood on as_of (docs/rules/discharge.md §cut-off)
         imports = imports[pd.to_datetime(imports["date"]) <= as_of_ts]
         exports = exports[pd.to_datetime(exports["date"]) <= as_of_ts]
+    # part codes and the default reference date come from every row given, as
+    # before the claves filter, so a run split by parts (immex_nb.partition) agrees
+    given_parts, latest = imports["part_number"], _latest_date(imports, exports)
+    if "clave" in imports.columns and len(imports):  # only temporary entries are the ledger
+        imports = imports[
+            (claves or default_claves()).in_ledger(imports["clave"], "imports").to_numpy()
+        ]
     imports = imports.reset_index(drop=True)
     exports = exports.reset_index(drop=True)
     _check_cycles(bom)
@@ -324,7 +464,7 @@ def discharge(
     part_codes = pd.Index(
         pd.unique(
             pd.concat(
-                [imports["part_number"], exports["part_number"], bom["parent"], bom["component"]],
+                [given_parts, exports["part_number"], bom["parent"], bom["component"]],
                 ignore_index=True,
             ).astype(str)
         )
@@ -349,44 +489,51 @@ def discharge(
     c_ev, c_part, c_gross, c_net = c_ev[order], c_part[order], c_gross[order], c_net[order]
     c_day = e_day[c_ev]
 
-    # ---- FIFO without back-fill: S_j = A_j - max(0, running max of A_k - C_k)
-    part_start = lot_cum[np.searchsorted(lot_key, c_part << _DAY_BITS, side="left")]
+    # ---- lots of each part: sorted positions [lot_lo[p], lot_hi[p])
+    n_parts = len(part_codes)
+    bounds = np.searchsorted(lot_key, np.arange(n_parts + 1, dtype=np.int64) << _DAY_BITS)
+    lot_lo, lot_hi = bounds[:-1], bounds[1:]
     reach = np.searchsorted(lot_key, (c_part << _DAY_BITS) | c_day, side="right")
-    capacity = lot_cum[reach] - part_start  # lots of this part already in the country
+    capacity = lot_cum[reach] - lot_cum[lot_lo[c_part]]  # lots of this part already in the country
+
+    # ---- directed consumptions (docs/rules/discharge.md §directed): their named lots
+    cand_cons, cand_lot = _directed_candidates(
+        imports, exports, (i_ped, i_ped_text), lot_order, lot_day[lot_order], lot_lo, lot_hi,
+        c_ev, c_part, c_day,
+    )  # fmt: skip
+    is_dir = np.zeros(len(c_ev), dtype=bool)
+    is_dir[cand_cons] = True
+
+    # ---- FIFO without back-fill, one round per directed consumption of a part
+    rem = lot_qty.copy()  # what each lot still holds
+    taken = np.zeros(len(c_ev), dtype=np.int64)
+    pieces = []
     seg = _segment_starts(c_part)
-    demand_cum = np.cumsum(c_gross)
-    demand_cum = demand_cum - np.r_[0, demand_cum][seg]  # A_j within the part
-    deficit = pd.Series(demand_cum - capacity).groupby(seg).cummax().to_numpy()
-    taken_cum = demand_cum - np.maximum(deficit, 0)  # S_j
-    first_of_part = seg == np.arange(len(seg))
-    taken_prev = np.r_[0, taken_cum[:-1]]
-    taken_prev[first_of_part] = 0
-    taken = taken_cum - taken_prev
+    rnd = np.cumsum(is_dir)
+    rnd = rnd - np.r_[0, rnd][seg]  # directed consumptions so far within the part (inclusive)
+    by_round = np.argsort(rnd, kind="stable")  # round, then part, then export order
+    round_bounds = np.searchsorted(rnd[by_round], np.arange(int(rnd.max(initial=0)) + 2))
+    cand_first = np.searchsorted(cand_cons, np.arange(len(c_ev) + 1))
+    for r in range(len(round_bounds) - 1):
+        sel = by_round[round_bounds[r] : round_bounds[r + 1]]
+        if not len(sel):
+            continue
+        demand = c_gross[sel].copy()
+        if r:  # the first consumption of each part's segment is directed: named lots first
+            first = np.flatnonzero(is_dir[sel])
+            d_take = _directed_take(sel[first], demand[first], cand_first, cand_lot, rem, pieces)
+            taken[sel[first]] += d_take
+            demand[first] -= d_take
+        taken[sel] += _fifo(sel, demand, c_part, reach, rem, lot_lo, lot_hi, pieces)
     short = c_gross - taken
+    disc_sorted = lot_qty - rem
 
-    # ---- allocations: intersections of [S_{j-1}, S_j) with the lots' intervals
-    has = taken > 0
-    a_start = (taken_prev + part_start)[has]
-    a_end = (taken_cum + part_start)[has]
-    first = np.searchsorted(lot_cum, a_start, side="right") - 1
-    last = np.searchsorted(lot_cum, a_end, side="left") - 1
-    n_pieces = last - first + 1
-    src = np.repeat(np.flatnonzero(has), n_pieces)
-    lot_pos = np.arange(n_pieces.sum()) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
-    lot_pos += np.repeat(first, n_pieces)
-    alloc_micro = np.minimum(np.repeat(a_end, n_pieces), lot_cum[lot_pos + 1]) - np.maximum(
-        np.repeat(a_start, n_pieces), lot_cum[lot_pos]
-    )
-
-    # ---- balances: the part's total take covers its lots from the front
-    last_of_part = np.r_[first_of_part[1:], True] if len(seg) else first_of_part
-    total_taken = np.zeros(len(part_codes), dtype=np.int64)
-    total_taken[c_part[last_of_part]] = taken_cum[last_of_part]
-    lot_part_sorted = lot_part[lot_order]
-    lot_front = lot_cum[np.searchsorted(lot_key, lot_part_sorted << _DAY_BITS, side="left")]
-    disc_sorted = np.clip(total_taken[lot_part_sorted] + lot_front - lot_cum[:-1], 0, lot_qty)
-
-    reference = as_of_ts if as_of_ts is not None else _latest_date(imports, exports)
+    if pieces:
+        src, lot_pos, alloc_micro, directed = (np.concatenate(x) for x in zip(*pieces, strict=True))
+    else:
+        src = lot_pos = alloc_micro = np.zeros(0, dtype=np.int64)
+        directed = np.zeros(0, dtype=bool)
+    reference = as_of_ts if as_of_ts is not None else latest
     deadline = deadlines(imports["date"], imports["material_type"], rule=deadline_rule, oea=oea)
     deadline = deadline.to_numpy(dtype="datetime64[ns]")
     balances = _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference)
@@ -394,7 +541,7 @@ def discharge(
     # allocations in export order, then component name, then FIFO order of lots
     part_rank = np.argsort(np.argsort(part_codes.to_numpy(dtype=str), kind="stable"))
     a_part = c_part[src]
-    a_order = np.lexsort((lot_pos, part_rank[a_part], e_rank[c_ev[src]]))
+    a_order = np.lexsort((lot_pos, ~directed, part_rank[a_part], e_rank[c_ev[src]]))
     allocations = _allocations_frame(
         imports,
         exports,
@@ -408,6 +555,7 @@ def discharge(
         alloc_micro=alloc_micro[a_order],
         gross=c_gross[src][a_order],
         net=c_net[src][a_order],
+        directed=directed[a_order],
     )
     imported = np.zeros(len(part_codes), dtype=bool)
     imported[lot_part] = True
@@ -503,6 +651,7 @@ def _allocations_frame(
     alloc_micro,
     gross,
     net,
+    directed,
 ) -> pd.DataFrame:
     qty_micro = _micro(imports["quantity"].to_numpy(dtype="float64"))[imp_row]
     share = alloc_micro / qty_micro
@@ -526,6 +675,7 @@ def _allocations_frame(
                 imp_row
             ],
             "quantity": alloc_micro / MICRO,
+            "directed": directed,
             "net_quantity": net_micro / MICRO,
             "scrap_quantity": (alloc_micro - net_micro) / MICRO,
             "late": ~np.isnat(dl) & (export_date > dl),
@@ -553,3 +703,115 @@ def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd
             "reason": reason,
         }
     )
+
+
+# --------------------------------------------------------------------------- findings
+
+FINDING_COLUMNS = [
+    "export_pedimento",
+    "export_line",
+    "export_date",
+    "export_clave",
+    "part_number",
+    "import_pedimento",
+    "import_line",
+    "issue",
+    "detail",
+]
+FINDING_NOT_IMPORTED = "named_pedimento_not_imported"
+FINDING_OTHER_PARTS = "named_pedimento_other_parts"
+FINDING_NO_LINE = "named_line_not_imported"
+
+
+def directed_findings(ledger) -> pd.DataFrame:
+    """Directed exits that cannot take from what they name (findings, not rejects):
+    the named pedimento is not in imports, holds no line of the exported part nor
+    of any part it explodes into, or the named line is not one of its lines.  Such
+    an exit is discharged by FIFO (docs/rules/discharge.md §directed).
+
+    ``ledger``: anything with ``imports``, ``exports`` and ``bom`` frames (what
+    :func:`immex_nb.load` returns).  One row per finding, :data:`FINDING_COLUMNS`.
+    """
+    imports, exports = ledger.imports, ledger.exports
+    bom = getattr(ledger, "bom", None)
+    if bom is None:
+        bom = pd.DataFrame(columns=BOM.names)
+    if "import_pedimento" not in exports.columns or exports.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    named = exports["import_pedimento"].astype("str").fillna("").str.strip()
+    directed = exports[(named != "") & (named != "nan")].reset_index(drop=True)
+    if directed.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    directed["import_pedimento"] = [
+        normalize_pedimento(t) or t for t in directed["import_pedimento"].astype(str)
+    ]
+    line = pd.to_numeric(_opt(directed, "import_line", 0), errors="coerce").fillna(0)
+    directed["import_line"] = line.astype(np.int64)
+    part_codes = pd.Index(
+        pd.unique(
+            pd.concat(
+                [imports["part_number"], directed["part_number"], bom["parent"], bom["component"]],
+                ignore_index=True,
+            ).astype(str)
+        )
+    )
+    _check_cycles(bom)
+    ev, part, _g, _n = explode(directed, bom, part_codes)
+    held = imports[["pedimento", "line", "part_number"]].astype({"part_number": str})
+    ped_known = directed["import_pedimento"].isin(held["pedimento"]).to_numpy()
+    line_given = (directed["import_line"] > 0).to_numpy()
+    pairs = pd.MultiIndex.from_arrays([held["pedimento"], held["line"].astype(np.int64)])
+    line_known = pairs.isin(
+        list(zip(directed["import_pedimento"], directed["import_line"], strict=True))
+    )
+    known_lines = set(pairs[line_known])
+    line_ok = np.array(
+        [
+            (p, ln) in known_lines
+            for p, ln in zip(directed["import_pedimento"], directed["import_line"], strict=True)
+        ],
+        dtype=bool,
+    )
+    consumed = pd.DataFrame(
+        {
+            "ev": ev,
+            "import_pedimento": directed["import_pedimento"].to_numpy(dtype=object)[ev],
+            "import_line": directed["import_line"].to_numpy()[ev],
+            "part_number": part_codes.to_numpy(dtype=object)[part],
+        }
+    )
+    hit = consumed.merge(
+        held.rename(columns={"pedimento": "import_pedimento", "line": "held_line"}),
+        on=["import_pedimento", "part_number"],
+    )
+    hit = hit[(hit["import_line"] <= 0) | (hit["import_line"] == hit["held_line"])]
+    matched = np.zeros(len(directed), dtype=bool)
+    matched[hit["ev"].to_numpy(dtype=np.int64)] = True
+    issue = np.where(
+        ~ped_known,
+        FINDING_NOT_IMPORTED,
+        np.where(line_given & ~line_ok, FINDING_NO_LINE, FINDING_OTHER_PARTS),
+    )
+    detail = {
+        FINDING_NOT_IMPORTED: "the named pedimento is not among the imports",
+        FINDING_NO_LINE: "the named pedimento has no such line",
+        FINDING_OTHER_PARTS: (
+            "the named pedimento (line) holds no line of the exported part or of its components"
+        ),
+    }
+    bad = np.flatnonzero(~matched)
+    rows = [
+        [
+            directed.at[i, "pedimento"],
+            int(directed.at[i, "line"]),
+            directed.at[i, "date"],
+            str(_opt(directed, "clave", "").iat[i]),
+            str(directed.at[i, "part_number"]),
+            directed.at[i, "import_pedimento"],
+            int(directed.at[i, "import_line"]),
+            issue[i],
+            detail[issue[i]] + ": discharged by FIFO",
+        ]
+        for i in bad
+    ]
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)

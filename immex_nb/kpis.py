@@ -13,8 +13,10 @@ numbers on every page agree.  Definitions (as of ``result.as_of``):
 * ``exposure_total_mxn``: ``total`` of the exposure frame (its expired and
   in-time parts as ``exposure_expired_mxn`` / ``exposure_in_time_mxn``), and
   the taxes it is made of (``exposure_igi_mxn`` …).
-* ``return_ratio_12m``: value of temporary imports discharged by exports in
-  the 12 months to ``as_of`` (allocations' ``value_mxn`` with ``as_of − 12
+* ``return_ratio_12m``: value of temporary imports discharged by the exits
+  that count as returns (returns and virtual transfers by default, not changes
+  of regime, regularisations or donations: docs/rules/claves.md) in the 12
+  months to ``as_of`` (allocations' ``value_mxn`` with ``as_of − 12
   months < export_date ≤ as_of``) ÷ value of the temporary imports entered in
   the same 12 months; ``None`` when nothing came in.  Companies with the
   IVA/IEPS certification must return at least ``return_ratio_threshold``
@@ -163,9 +165,23 @@ def headline_kpis(
     return {k: kpis[k] for k in KPI_KEYS}
 
 
-def return_ratio(result: object, months: int = 12) -> float | None:
-    """Value discharged by exports in the ``months`` to ``result.as_of`` ÷ value
-    of the temporary imports entered in them (see the module docstring)."""
+def return_ratio(
+    result: object,
+    months: int = 12,
+    *,
+    ratio_kinds: tuple[str, ...] | None = None,
+    claves: object | None = None,
+) -> float | None:
+    """Value discharged by the exits that count as returns in the ``months`` to
+    ``result.as_of`` ÷ value of the temporary imports entered in them (see the
+    module docstring).
+
+    Which exits count (docs/rules/claves.md, UNCONFIRMED by law): by default the
+    claves whose ``counts_as_return`` is true in ``claves`` (the built-in table:
+    returns RT/H1 and virtual transfers V1/V4/V5 — not F4/F5 changes of regime,
+    A3 regularisations or V9 donations; a client overrides it per clave in its
+    ``claves.csv``); ``ratio_kinds`` (e.g. ``("return",)``) counts the exits of
+    those kinds instead.  Allocations without ``export_clave`` all count."""
     as_of = getattr(result, "as_of", None)
     if as_of is None or pd.isna(as_of):
         as_of = getattr(result, "reference_date", None)
@@ -184,4 +200,15 @@ def return_ratio(result: object, months: int = 12) -> float | None:
     if a.empty or not {"export_date", "value_mxn"} <= set(a.columns):
         return 0.0
     e = pd.to_datetime(a["export_date"])
-    return _sum(a[(e > start) & (e <= end)], "value_mxn") / imported
+    window = a[(e > start) & (e <= end)]
+    if "export_clave" in window.columns and len(window):
+        from immex_nb.claves import default_claves
+
+        table = claves or default_claves()
+        clave = window["export_clave"].astype(str)
+        if ratio_kinds is None:
+            counts = table.column(clave, "exports", "counts_as_return", default=False)
+        else:
+            counts = table.kinds(clave, "exports").isin(tuple(ratio_kinds))
+        window = window[counts.to_numpy(dtype=bool)]
+    return _sum(window, "value_mxn") / imported

@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from immex_nb.claves import SIDES, Claves, default_claves, normalize_claves
 from immex_nb.errors import ImmexError
 from immex_nb.readers import RawTable, Source, find_sources, list_files, read_raw
 from immex_nb.schema import (
@@ -138,11 +139,12 @@ def load(folder: str | Path) -> Ledger:
     sources = find_sources(folder, list(TABLES))
     _require_tables(folder, sources)
     settings = read_settings(folder)
+    claves = Claves.load(folder)  # the client's claves.csv, if any, extends the table
     frames, rejects, read, files = {}, [], {}, {}
     for name, table in TABLES.items():
         if name in sources:
             raw = read_raw(sources[name])
-            frames[name], table_rejects = load_table(raw, table)
+            frames[name], table_rejects = load_table(raw, table, claves)
             rejects.append(table_rejects)
             read[name], files[name] = len(raw.cells), sources[name].label
         else:
@@ -192,8 +194,11 @@ def empty_frame(table: Table) -> pd.DataFrame:
 # one table
 
 
-def load_table(raw: RawTable, table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed rows that passed every check, and the rejects of this table."""
+def load_table(
+    raw: RawTable, table: Table, claves: Claves | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed rows that passed every check, and the rejects of this table
+    (``claves``: the client's claves table, default the built-in one)."""
     mapping = match_headers(raw, table)
     text = text_frame(raw, mapping)
     problems = Problems(raw.source.label, text)
@@ -204,6 +209,8 @@ def load_table(raw: RawTable, table: Table) -> tuple[pd.DataFrame, pd.DataFrame]
     check_values(typed, table, problems)
     if table.name == "bom":
         check_validity_ranges(typed, problems)
+    if table.name in SIDES:
+        check_claves(typed, table.name, problems, claves or default_claves())
     if table.key:
         check_duplicates(typed, table, problems)
     kept = typed[~problems.flagged(typed.index)]
@@ -778,6 +785,43 @@ def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
             values = problems.text[column].loc[rows].tolist()
             reasons = [_check_reason(check, str(column), v) for v in values]
             problems.add_many(rows, str(column), reasons, values)
+
+
+def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Claves) -> None:
+    """Claves and directed-discharge columns (docs/rules/claves.md, docs/rules/discharge.md).
+
+    The clave is normalised (trimmed, upper case; blank → ``IN`` in imports,
+    ``RT`` in exports).  A clave that does not belong on this side is a reject
+    saying what it is and where it belongs; an unknown clave one naming it.  In
+    exports, ``import_line`` is a line number ≥ 1 (blank or 0: no line named,
+    the way the loaded frame holds it) and needs ``import_pedimento``.
+    """
+    typed["clave"] = normalize_claves(typed["clave"], side)
+    reasons = claves.reasons(typed["clave"], side)
+    bad = reasons.notna().to_numpy(dtype=bool)
+    problems.add_many(typed.index[bad], "clave", reasons[bad].tolist())
+    if side != "exports" or "import_line" not in problems.text.columns:
+        return
+    parsed = typed["import_line"].notna().to_numpy(dtype=bool)  # unparseable: already a reject
+    given = parsed & (problems.text["import_line"].reindex(typed.index) != "").to_numpy(bool)
+    line = typed["import_line"].astype("Float64").fillna(0).to_numpy(dtype="float64")
+    no_ped = (typed["import_pedimento"].fillna("") == "").to_numpy(dtype=bool)
+    below = given & (line < 0)
+    orphan = given & no_ped & (line >= 1)
+    values = problems.text["import_line"].reindex(typed.index)[below]
+    problems.add_many(
+        typed.index[below],
+        "import_line",
+        [
+            f"import_line must be a line number 1 or greater (blank: any line), got {v}"
+            for v in values
+        ],
+    )
+    problems.add_many(
+        typed.index[orphan],
+        "import_line",
+        "import_line names a line but import_pedimento is blank: give the pedimento too",
+    )
 
 
 def check_validity_ranges(typed: pd.DataFrame, problems: Problems) -> None:

@@ -70,9 +70,10 @@ _LINE = Column(
     aliases=("partida", "linea", "secuencia", "secuencia_fraccion", "sec"),
     positive=True,
 )
-_CLAVE = Column(
-    "clave", "str", aliases=("clave_pedimento", "cve_pedimento", "cve_ped", "clave_documento")
-)
+_CLAVE_ALIASES = ("clave_pedimento", "cve_pedimento", "cve_ped", "clave_documento")
+#: blank clave = IN in imports, RT in exports (docs/rules/claves.md)
+_CLAVE = Column("clave", "str", required=False, aliases=_CLAVE_ALIASES, default="IN")
+_EXIT_CLAVE = Column("clave", "str", required=False, aliases=_CLAVE_ALIASES, default="RT")
 _DATE = Column("date", "date", aliases=("fecha", "fecha_entrada", "fecha_pago", "fecha_pedimento"))
 _PART = Column(
     "part_number",
@@ -156,7 +157,7 @@ EXPORTS = Table(
     (
         _PED,
         _LINE,
-        _CLAVE,
+        _EXIT_CLAVE,
         _DATE,
         _PART,
         _QTY,
@@ -182,6 +183,21 @@ EXPORTS = Table(
             required=False,
             aliases=("arancel_pagado_usd", "duty_paid_usd"),
             non_negative=True,
+        ),
+        # directed discharge (docs/rules/discharge.md): blank = FIFO; line blank/0 = any line
+        Column(
+            "import_pedimento",
+            "pedimento",
+            required=False,
+            aliases=("pedimento_original", "pedimento_importacion", "pedimento_descargo"),
+            default="",
+        ),
+        Column(
+            "import_line",
+            "int",
+            required=False,
+            aliases=("partida_original", "partida_importacion", "partida_descargo"),
+            default=0,
         ),
     ),
     key=("pedimento", "line"),

@@ -7,9 +7,12 @@ US or Canada — but never less than zero::
 
     payable = igi_mx − min(igi_mx, duty_abroad)
 
-* In scope: allocations (from :func:`immex_nb.discharge`) whose export goes to
-  ``USA`` or ``CAN`` and whose import line is *not originating*:
-  ``usmca_originating`` false or not stated, and origin not USA/CAN/MEX.
+* In scope: allocations (from :func:`immex_nb.discharge`) of a **return
+  abroad** (the exit's clave is of kind ``return`` in the claves table — RT,
+  H1 —, not a change of regime F4/F5, a regularisation A3, a virtual transfer
+  V1/V5 or a donation: docs/rules/claves.md) whose export goes to ``USA`` or
+  ``CAN`` and whose import line is *not originating*: ``usmca_originating``
+  false or not stated, and origin not USA/CAN/MEX.
 * ``igi_mx`` = allocated ``value_mxn`` × the rate the client can use: the
   lower of the general ``igi_rate`` and ``prosec_rate`` when it holds PROSEC
   (RGCE 1.6.11 lets PROSEC / Regla 8a / FTA rates be used).
@@ -24,6 +27,10 @@ US or Canada — but never less than zero::
   states it for the exported good (by value where all IGI is zero).
 * Due date: the return pedimento, or within 60 calendar days after the export
   by a complementary pedimento → ``due_date = export_date + 60 days``.
+* One rule for what is due and overdue as of a date, everywhere (report,
+  notebooks): every in-scope export dated up to ``as_of`` (not only the last
+  60 days), ``due_date = export_date + 60 days``, ``overdue`` ⇔ ``due_date <
+  as_of`` with something payable — :func:`tmec_due`.
 
 Worked line.  Export 2025-03-03 of a harness to the USA; it consumed wire from
 China worth MXN 20,000 (USD 1,000), general rate 10 %, no PROSEC → ``igi_mx``
@@ -77,10 +84,22 @@ def _upper(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.upper()
 
 
-def in_scope(frame: pd.DataFrame) -> pd.Series:
-    """Allocations art. 2.5 reaches: destination USA/CAN and the input not
-    originating (flag false/NA and origin not USA/CAN/MEX)."""
+#: kinds of exit art. 2.5 reaches: returns abroad (docs/rules/claves.md)
+TMEC_KINDS = ("return",)
+
+
+def in_scope(frame: pd.DataFrame, claves=None) -> pd.Series:
+    """Allocations art. 2.5 reaches: a return (kind in :data:`TMEC_KINDS`; frames
+    without ``export_clave`` are taken as returns), destination USA/CAN and the
+    input not originating (flag false/NA and origin not USA/CAN/MEX)."""
     dest = _upper(frame["destination"])
+    if "export_clave" in frame.columns:
+        from immex_nb.claves import default_claves
+
+        kind = (claves or default_claves()).kinds(frame["export_clave"], "exports")
+        is_return = kind.isin(TMEC_KINDS).to_numpy(dtype=bool)
+    else:
+        is_return = np.ones(len(frame), dtype=bool)
     origin = (
         _upper(frame["origin"]) if "origin" in frame.columns else pd.Series("", index=frame.index)
     )
@@ -90,7 +109,7 @@ def in_scope(frame: pd.DataFrame) -> pd.Series:
         else pd.Series(pd.NA, index=frame.index)
     )
     originating = flag.astype("boolean").fillna(False).astype(bool) | origin.isin(USMCA_ORIGINS)
-    return dest.isin(PARTNERS) & ~originating
+    return dest.isin(PARTNERS) & ~originating & is_return
 
 
 def _with_rates(allocations: pd.DataFrame, balances: pd.DataFrame | None) -> pd.DataFrame:
@@ -139,6 +158,8 @@ def tmec_25(
     us_duty_rate: float | Mapping[str, float] | None = None,
     prosec: bool = True,
     exchange_rate: float | None = None,
+    as_of=None,
+    claves=None,
 ) -> pd.DataFrame:
     """T-MEC 2.5 IGI per in-scope allocation (see the module docstring).
 
@@ -149,7 +170,9 @@ def tmec_25(
     ``value_usd``.  ``us_duty_rate`` is the scenario duty rate abroad (a
     number, or ``{"USA": r, "CAN": r}``) used where no duty paid is given;
     ``prosec=False`` when the client holds no PROSEC registration;
-    ``exchange_rate`` (MXN per USD) overrides the lines' own rates.
+    ``exchange_rate`` (MXN per USD) overrides the lines' own rates;
+    ``as_of`` drops exports dated after it; ``claves`` (default the built-in
+    table) says which exits are returns.
     """
     need = ["export_pedimento", "export_line", "export_date", "destination", *KEYS, "value_mxn"]
     missing = [c for c in need if c not in allocations.columns]
@@ -158,7 +181,10 @@ def tmec_25(
             f"tmec_25 needs the discharge allocations; column(s) {missing} missing; columns found: {list(allocations.columns)}"
         )
     a = _with_rates(allocations, balances)
-    a = a.loc[in_scope(a)].copy()
+    keep = in_scope(a, claves)
+    if as_of is not None:
+        keep &= pd.to_datetime(a["export_date"]) <= as_timestamp(as_of)
+    a = a.loc[keep].copy()
     if "value_usd" not in a.columns:
         a["value_usd"] = np.nan
     for c in ("export_part", "part_number", "origin"):
@@ -283,9 +309,28 @@ def tmec_summary(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
             .sort_values(["due_date", "export_pedimento"], kind="stable")
             .reset_index(drop=True)
         )
-    if as_of is not None:
+    if as_of is not None:  # the one rule: exports up to as_of; overdue ⇔ due_date < as_of
         as_of = as_timestamp(as_of)
+        out = out[pd.to_datetime(out["export_date"]) <= as_of].reset_index(drop=True)
         days = (pd.to_datetime(out["due_date"]) - as_of).dt.days
         out["days_to_due"] = days.astype("Int64")
         out["overdue"] = (days < 0).fillna(False).astype(bool) & (out["payable"] > 0)
     return out
+
+
+def tmec_due(
+    allocations: pd.DataFrame,
+    balances: pd.DataFrame | None = None,
+    exports: pd.DataFrame | None = None,
+    as_of=None,
+    **options,
+) -> pd.DataFrame:
+    """What T-MEC 2.5 IGI is due, and overdue, as of ``as_of``: the one rule the
+    report and the notebooks call.  Every in-scope export dated up to ``as_of``
+    (the whole ledger, not a recent window), per export pedimento,
+    ``due_date = export_date + 60 days``, ``days_to_due`` and ``overdue`` ⇔
+    ``due_date < as_of`` with a payable above 0.  ``options`` go to
+    :func:`tmec_25` (``us_duty_rate``, ``prosec``, ``exchange_rate``, ``claves``).
+    """
+    lines = tmec_25(allocations, balances, exports, as_of=as_of, **options)
+    return tmec_summary(lines, as_of)

@@ -4,7 +4,9 @@ Quantities are exact decimal fractions (``Fraction(str(x))``), the "exact
 rational arithmetic" of CONTRACT.md §3.
 
 Used only by the tests, to hold the vectorised engine in
-:mod:`immex_nb.discharge` to the rules.  Quantities are exact fractions.
+:mod:`immex_nb.discharge` to the rules of docs/rules/discharge.md: FIFO, the
+as_of cut-off, directed discharge, and only temporary entries (IN, AF, V1)
+in the ledger.  Quantities are exact fractions.
 """
 
 from __future__ import annotations
@@ -12,6 +14,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pandas as pd
+
+#: imports claves that are temporary IMMEX entries (docs/rules/claves.md); blank = IN
+TEMPORARY = {"IN", "AF", "V1", ""}
+
+
+def _named(e, column):
+    v = e.get(column)
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v == "" or v == 0:
+        return None
+    return v
 
 
 def _valid(row, when) -> bool:
@@ -45,6 +57,8 @@ def reference_discharge(
     if as_of is not None:  # the ledger as it stood that day: both sides cut
         imports = imports[imports["date"] <= pd.Timestamp(as_of)]
         exports = exports[exports["date"] <= pd.Timestamp(as_of)]
+    if "clave" in imports.columns:  # A1, F4… in imports are not part of the ledger
+        imports = imports[[str(c).strip().upper() in TEMPORARY for c in imports["clave"]]]
     lots = sorted(
         imports.to_dict("records"), key=lambda r: (r["date"], r["pedimento"], int(r["line"]))
     )
@@ -58,26 +72,40 @@ def reference_discharge(
     consumptions.sort(key=lambda c: (c[0]["date"], c[0]["pedimento"], int(c[0]["line"])))
     allocations, shortfalls = [], []
     for e, part, need in consumptions:
-        for lot in lots:
-            if need == 0:
-                break
-            if lot["part_number"] != part or lot["date"] > e["date"]:
-                continue
-            key = (lot["pedimento"], lot["line"])
-            take = min(need, left[key])
-            if take > 0:
-                left[key] -= take
-                need -= take
-                allocations.append(
-                    {
-                        "export_pedimento": e["pedimento"],
-                        "export_line": int(e["line"]),
-                        "part_number": part,
-                        "import_pedimento": lot["pedimento"],
-                        "import_line": int(lot["line"]),
-                        "quantity": float(take),
-                    }
-                )
+        named, named_line = _named(e, "import_pedimento"), _named(e, "import_line")
+        first = sorted(
+            (
+                lot
+                for lot in lots
+                if named is not None
+                and lot["pedimento"] == named
+                and lot["part_number"] == part
+                and (named_line is None or int(lot["line"]) == int(named_line))
+            ),
+            key=lambda lot: int(lot["line"]),
+        )
+        for directed, candidates in ((True, first), (False, lots)):
+            for lot in candidates:
+                if need == 0:
+                    break
+                if lot["part_number"] != part or lot["date"] > e["date"]:
+                    continue
+                key = (lot["pedimento"], lot["line"])
+                take = min(need, left[key])
+                if take > 0:
+                    left[key] -= take
+                    need -= take
+                    allocations.append(
+                        {
+                            "export_pedimento": e["pedimento"],
+                            "export_line": int(e["line"]),
+                            "part_number": part,
+                            "import_pedimento": lot["pedimento"],
+                            "import_line": int(lot["line"]),
+                            "quantity": float(take),
+                            "directed": directed,
+                        }
+                    )
         if need > 0:
             shortfalls.append(
                 {

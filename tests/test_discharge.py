@@ -343,11 +343,14 @@ DAY0 = date(2024, 1, 1)
 
 @st.composite
 def ledgers(draw):
+    # half the ledgers use few parts and pedimentos, so directed exits find their lines
+    parts = draw(st.sampled_from([PARTS, ["P0", "P1", "S0", "F1"]]))
+    peds = draw(st.sampled_from([8, 3]))
     n_imp = draw(st.integers(0, 25))
     imports = []
     used = set()
     for _ in range(n_imp):
-        n = draw(st.integers(1, 8))
+        n = draw(st.integers(1, peds))
         line = draw(st.integers(1, 12))
         if (n, line) in used:
             continue
@@ -357,11 +360,13 @@ def ledgers(draw):
                 n,
                 line,
                 DAY0 + timedelta(days=draw(st.integers(0, 60))),
-                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from(parts)),
                 draw(st.sampled_from([0.5, 1, 2, 3, 7.25, 10, 40])),
                 draw(st.sampled_from(["MP", "EE", "CT", "AF"])),
             )
         )
+    # definitive and misplaced claves (A1, F4) are not part of the ledger
+    iclaves = [draw(st.sampled_from(["IN", "IN", "IN", "V1", "A1", "F4"])) for _ in imports]
     n_exp = draw(st.integers(0, 20))
     exports, used = [], set()
     for _ in range(n_exp):
@@ -374,10 +379,17 @@ def ledgers(draw):
                 n,
                 line,
                 DAY0 + timedelta(days=draw(st.integers(0, 70))),
-                draw(st.sampled_from(PARTS)),
+                draw(st.sampled_from(parts)),
                 draw(st.sampled_from([0.25, 1, 2, 5, 9])),
             )
         )
+    # directed exits: a named pedimento (maybe absent, maybe not of the part), maybe a line
+    directed = [
+        (draw(st.integers(1, peds + 1)), draw(st.sampled_from([0, 0, 1, 2, 3])))
+        if draw(st.booleans())
+        else (None, 0)
+        for _ in exports
+    ]
     # BOM: F* → S*/P*, S* → P* (acyclic by level), random versions
     rows = []
     for parent, comps in (
@@ -406,13 +418,18 @@ def ledgers(draw):
                     )
                 )
     as_of = DAY0 + timedelta(days=draw(st.integers(0, 80))) if draw(st.booleans()) else None
-    return imports, exports, rows, as_of
+    return imports, exports, rows, as_of, iclaves, directed
 
 
 def _frames(case):
-    imports, exports, rows, as_of = case
+    imports, exports, rows, as_of, iclaves, directed = case
     i = imp(imports) if imports else imp([(1, 1, "2024-01-01", "P0", 1)]).iloc[:0]
+    i["clave"] = pd.Series(iclaves, dtype=object, index=i.index)
     e = exp(exports) if exports else exp([(11, 1, "2024-01-01", "P0", 1)]).iloc[:0]
+    e["import_pedimento"] = pd.Series(
+        ["" if n is None else ped(n) for n, _ in directed], dtype=object, index=e.index
+    )
+    e["import_line"] = pd.Series([line for _, line in directed], dtype="int64", index=e.index)
     b = bom(rows) if rows else None
     return i, e, b, as_of
 
@@ -433,11 +450,12 @@ def test_fast_engine_equals_reference(case):
             d["import_line"],
         )
 
-    got = {key(d): d["quantity"] for d in fast.allocations.to_dict("records")}
-    want = {key(d): d["quantity"] for d in ref_alloc}
+    got = {key(d): (d["quantity"], d["directed"]) for d in fast.allocations.to_dict("records")}
+    want = {key(d): (d["quantity"], d["directed"]) for d in ref_alloc}
     assert got.keys() == want.keys()
     for k in want:
-        assert got[k] == pytest.approx(want[k], abs=1e-4)
+        assert got[k][0] == pytest.approx(want[k][0], abs=1e-4)
+        assert got[k][1] == want[k][1]
 
     got_open = {
         (d["import_pedimento"], d["import_line"]): d["open"]
@@ -479,9 +497,12 @@ def _check_invariants(result, imports):
         assert per_line.get((r.import_pedimento, r.import_line), 0.0) == pytest.approx(
             r.discharged, abs=1e-4
         )
-    # one balance row per import line of the ledger as it stood on as_of
+    # one balance row per import line of the ledger (temporary entries) as it stood on as_of
     standing = imports if result.as_of is None else imports[imports["date"] <= result.as_of]
+    if "clave" in standing.columns:
+        standing = standing[standing["clave"].isin(["IN", "AF", "V1", ""])]
     assert len(b) == len(standing)
+    assert not (b["import_date"] > (result.as_of or pd.Timestamp.max)).any()
 
 
 def test_invariants_on_the_demo_clients():
@@ -569,3 +590,196 @@ def test_unparseable_as_of_is_an_immex_error():
             None,
             as_of="31/31/2024",
         )
+
+
+# --------------------------------------------------------------------------- directed discharge
+# docs/rules/discharge.md §directed: the named lines first, at the exit's own place
+# in the order, only lines dated on or before the exit and only what they still hold.
+
+
+def directed(frame, rows):
+    """Name ``(import pedimento no, import line or 0)`` per export row (None = FIFO)."""
+    frame = frame.copy()
+    frame["import_pedimento"] = ["" if r is None else ped(r[0]) for r in rows]
+    frame["import_line"] = [0 if r is None else r[1] for r in rows]
+    return frame
+
+
+def alloc_table(result):
+    a = result.allocations
+    return [
+        (int(r.export_line), r.import_pedimento[-1], int(r.import_line), r.quantity, r.directed)
+        for r in a.itertuples()
+    ]
+
+
+def test_directed_a3_of_an_expired_line():
+    """L1 (ped 1, 2024-01-05) and L2 (ped 2, 2024-02-01, deadline 2025-08-01).
+    A return of 30 on 2024-03-01 takes L1 by FIFO (70 left).  On 2025-09-01 an
+    A3 regularisation of 60 names ped 2: it takes L2's 50 first (directed, late:
+    L2 expired on 2025-08-01), and the 10 it still needs by FIFO from L1 (late
+    too: L1 expired on 2025-07-05)."""
+    i = imp([(1, 1, "2024-01-05", "A", 100), (2, 1, "2024-02-01", "A", 50)])
+    e = exp([(11, 1, "2024-03-01", "A", 30), (12, 1, "2025-09-01", "A", 60)])
+    e.loc[1, "clave"] = "A3"
+    r = discharge(i, directed(e, [None, (2, 0)]), None)
+    assert alloc_table(r) == [
+        (1, "1", 1, 30.0, False),
+        (1, "2", 1, 50.0, True),
+        (1, "1", 1, 10.0, False),
+    ]
+    a = r.allocations.set_index(["export_pedimento", "import_pedimento"])
+    assert a["late"].tolist() == [False, True, True]
+    assert r.balances.set_index("import_pedimento")["open"].to_dict() == {ped(1): 60.0, ped(2): 0.0}
+    assert r.shortfalls.empty
+
+
+def test_directed_exit_whose_pedimento_is_exhausted_falls_to_fifo():
+    """Ped 1 (10) is used up by an earlier FIFO return; a later exit naming ped 1
+    finds nothing there and takes from ped 2 by FIFO (not directed)."""
+    i = imp([(1, 1, "2024-01-05", "A", 10), (2, 1, "2024-01-10", "A", 10)])
+    e = exp([(11, 1, "2024-02-01", "A", 10), (12, 1, "2024-03-01", "A", 5)])
+    r = discharge(i, directed(e, [None, (1, 0)]), None)
+    assert alloc_table(r) == [(1, "1", 1, 10.0, False), (1, "2", 1, 5.0, False)]
+
+
+def test_directed_exits_keep_their_place_in_the_order():
+    """A directed exit dated later does not jump ahead: the earlier FIFO exit took
+    ped 1 first, so the directed one (naming ped 1) gets only what was left."""
+    i = imp([(1, 1, "2024-01-05", "A", 10), (2, 1, "2024-01-10", "A", 10)])
+    e = exp([(11, 1, "2024-02-01", "A", 6), (12, 1, "2024-03-01", "A", 8)])
+    r = discharge(i, directed(e, [None, (1, 0)]), None)
+    assert alloc_table(r) == [
+        (1, "1", 1, 6.0, False),
+        (1, "1", 1, 4.0, True),
+        (1, "2", 1, 4.0, False),
+    ]
+
+
+def test_named_line_not_yet_imported_on_the_exit_date():
+    """Ped 2 line 1 enters on 2024-03-01.  An exit of 2024-02-01 naming it cannot
+    take from it (FIFO takes ped 1); one of 2024-04-01 can (directed)."""
+    i = imp([(1, 1, "2024-01-05", "A", 10), (2, 1, "2024-03-01", "A", 10)])
+    e = exp([(11, 1, "2024-02-01", "A", 5), (12, 1, "2024-04-01", "A", 3)])
+    r = discharge(i, directed(e, [(2, 1), (2, 1)]), None)
+    assert alloc_table(r) == [(1, "1", 1, 5.0, False), (1, "2", 1, 3.0, True)]
+    assert r.balances.set_index("import_pedimento")["open"].to_dict() == {ped(1): 5.0, ped(2): 7.0}
+
+
+def test_named_line_only_and_line_order_without_line():
+    """Ped 1 holds lines 1 and 2 of part A.  Naming line 2 takes line 2 only (the
+    rest by FIFO: line 1); naming the pedimento alone takes its lines in line order."""
+    i = imp(
+        [(1, 1, "2024-01-05", "A", 4), (1, 2, "2024-01-05", "A", 4), (2, 1, "2024-01-01", "A", 9)]
+    )
+    e = exp([(11, 1, "2024-02-01", "A", 6)])
+    r = discharge(i, directed(e, [(1, 2)]), None)
+    assert alloc_table(r) == [(1, "1", 2, 4.0, True), (1, "2", 1, 2.0, False)]
+    r = discharge(i, directed(e, [(1, 0)]), None)
+    assert alloc_table(r) == [(1, "1", 1, 4.0, True), (1, "1", 2, 2.0, True)]
+
+
+def test_directed_exit_through_the_bom_and_a_pedimento_of_other_parts():
+    """FG = 2 C + 1 D.  The exit names ped 2, which holds only C: C comes from
+    ped 2 (directed), D by FIFO.  A pedimento of other parts leaves it all to FIFO."""
+    i = imp(
+        [
+            (1, 1, "2024-01-05", "C", 10),
+            (1, 2, "2024-01-05", "D", 10),
+            (2, 1, "2024-01-10", "C", 10),
+        ]
+    )
+    e = exp([(11, 1, "2024-02-01", "FG", 3)])
+    b = bom([("FG", "C", 2, 0, None, None), ("FG", "D", 1, 0, None, None)])
+    r = discharge(i, directed(e, [(2, 0)]), b)
+    got = {
+        (x.part_number, x.import_pedimento[-1]): (x.quantity, x.directed)
+        for x in r.allocations.itertuples()
+    }
+    assert got == {("C", "2"): (6.0, True), ("D", "1"): (3.0, False)}
+    i2 = imp(
+        [(1, 1, "2024-01-05", "C", 10), (1, 2, "2024-01-05", "D", 10), (3, 1, "2024-01-02", "X", 5)]
+    )
+    r = discharge(i2, directed(e, [(3, 0)]), b)
+    assert not r.allocations["directed"].any()
+
+
+def test_definitive_import_rows_and_imports_after_as_of_are_not_in_the_ledger():
+    """An A1 row passed straight to the engine is ignored (the loader rejects it);
+    an import dated after as_of is absent from the balances."""
+    i = imp(
+        [
+            (1, 1, "2024-01-05", "A", 10),
+            (2, 1, "2024-01-06", "A", 10),
+            (3, 1, "2024-03-01", "A", 10),
+        ]
+    )
+    i.loc[1, "clave"] = "A1"
+    e = exp([(11, 1, "2024-02-01", "A", 15)])
+    r = discharge(i, e, None, as_of="2024-02-29")
+    assert r.balances["import_pedimento"].tolist() == [ped(1)]
+    assert r.shortfalls["quantity"].tolist() == [5.0]
+
+
+def test_directed_findings_name_pedimentos_that_cannot_serve_the_exit():
+    from types import SimpleNamespace
+
+    from immex_nb.discharge import (
+        FINDING_NO_LINE,
+        FINDING_NOT_IMPORTED,
+        FINDING_OTHER_PARTS,
+        directed_findings,
+    )
+
+    i = imp([(1, 1, "2024-01-05", "C", 10), (2, 1, "2024-01-05", "X", 10)])
+    e = exp(
+        [
+            (11, 1, "2024-02-01", "FG", 1),  # ped 1 holds C, a component: fine
+            (11, 2, "2024-02-01", "FG", 1),  # ped 2 holds only X
+            (11, 3, "2024-02-01", "C", 1),  # ped 9 was never imported
+            (11, 4, "2024-02-01", "C", 1),  # ped 1 has no line 7
+            (11, 5, "2024-02-01", "C", 1),  # not directed
+        ]
+    )
+    b = bom([("FG", "C", 2, 0, None, None)])
+    e = directed(e, [(1, 0), (2, 0), (9, 0), (1, 7), None])
+    f = directed_findings(SimpleNamespace(imports=i, exports=e, bom=b))
+    assert f[["export_line", "issue"]].values.tolist() == [
+        [2, FINDING_OTHER_PARTS],
+        [3, FINDING_NOT_IMPORTED],
+        [4, FINDING_NO_LINE],
+    ]
+    assert f["detail"].str.endswith("discharged by FIFO").all()
+
+
+def test_worked_example_of_docs_rules_discharge():
+    """docs/rules/discharge.md, 'A worked example': E3 names a line not yet in
+    the country (FIFO), E4 takes the named L3 first and the rest by FIFO."""
+    i = imp(
+        [
+            (1, 1, "2024-01-05", "R-1", 100),
+            (2, 1, "2024-02-01", "R-1", 50),
+            (3, 1, "2024-06-01", "R-1", 80),
+        ]
+    )
+    e = exp(
+        [
+            (11, 1, "2024-01-20", "R-1", 120),
+            (12, 1, "2024-03-01", "R-1", 30),
+            (13, 1, "2024-04-15", "R-1", 10),
+            (14, 1, "2024-07-01", "R-1", 90),
+        ]
+    )
+    r = discharge(i, directed(e, [None, None, (3, 0), (3, 0)]), None)
+    assert [
+        (x.export_pedimento[-1], x.import_pedimento[-1], x.quantity, x.directed)
+        for x in r.allocations.itertuples()
+    ] == [
+        ("1", "1", 100.0, False),
+        ("2", "2", 30.0, False),
+        ("3", "2", 10.0, False),
+        ("4", "3", 80.0, True),
+        ("4", "2", 10.0, False),
+    ]
+    assert r.balances["open"].tolist() == [0.0, 0.0, 0.0]
+    assert r.shortfalls["quantity"].tolist() == [20.0]

@@ -6,6 +6,7 @@ import json
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from immex_nb.kpis import KPI_KEYS, headline_kpis
 
@@ -112,3 +113,57 @@ def test_return_ratio_over_the_last_12_months():
         balances=balances.iloc[:1], allocations=allocations, as_of=pd.Timestamp("2026-06-30")
     )
     assert return_ratio(nothing_in) is None
+
+
+def test_return_ratio_counts_only_the_kinds_that_count():
+    """Same window as above, 1,000,000 MXN in.  Out: RT 300,000 (return), V1
+    200,000 (virtual transfer), F4 150,000 (change of regime), A3 100,000
+    (regularisation).  By default (docs/rules/claves.md: returns and virtual
+    transfers count, UNCONFIRMED) 500,000 → 0.50; with ratio_kinds=("return",)
+    300,000 → 0.30; counting changes of regime too adds F4's 150,000 → 0.65."""
+    from immex_nb.kpis import return_ratio
+
+    balances = pd.DataFrame(
+        {
+            "import_date": pd.to_datetime(["2025-09-01", "2026-03-01"]),
+            "value_mxn": [600_000.0, 400_000.0],
+        }
+    )
+    allocations = pd.DataFrame(
+        {
+            "export_date": pd.to_datetime(["2025-12-01"] * 4),
+            "export_clave": ["RT", "V1", "F4", "A3"],
+            "value_mxn": [300_000.0, 200_000.0, 150_000.0, 100_000.0],
+        }
+    )
+    r = SimpleNamespace(
+        balances=balances, allocations=allocations, as_of=pd.Timestamp("2026-06-30")
+    )
+    assert return_ratio(r) == pytest.approx(0.50)
+    assert return_ratio(r, ratio_kinds=("return",)) == pytest.approx(0.30)
+    assert return_ratio(r, ratio_kinds=("return", "virtual_transfer", "regime_change")) == (
+        pytest.approx(0.65)
+    )
+
+
+def test_a_client_claves_table_can_make_a_kind_count(tmp_path):
+    from immex_nb.claves import Claves
+    from immex_nb.kpis import return_ratio
+
+    (tmp_path / "claves.csv").write_text(
+        "side,clave,in_ledger,kind,counts_as_return\nexports,F4,true,regime_change,true\n",
+        encoding="utf-8",
+    )
+    balances = pd.DataFrame({"import_date": [pd.Timestamp("2026-01-01")], "value_mxn": [100.0]})
+    allocations = pd.DataFrame(
+        {
+            "export_date": [pd.Timestamp("2026-02-01")] * 2,
+            "export_clave": ["F4", "A3"],
+            "value_mxn": [30.0, 20.0],
+        }
+    )
+    r = SimpleNamespace(
+        balances=balances, allocations=allocations, as_of=pd.Timestamp("2026-06-30")
+    )
+    assert return_ratio(r) == 0.0
+    assert return_ratio(r, claves=Claves.load(tmp_path)) == pytest.approx(0.30)

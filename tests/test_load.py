@@ -324,12 +324,20 @@ def test_import_row_rejected(tmp_path, write_client, field, value, reason_part):
 
 def test_export_quantity_and_missing_values(tmp_path, write_client):
     folder = write_client(
-        tmp_path, exports=[exp(), exp(line="2", quantity="-2"), exp(line="3", clave="")]
+        tmp_path,
+        exports=[
+            exp(),
+            exp(line="2", quantity="-2"),
+            exp(line="3", part_number=""),
+            exp(line="4", clave=""),
+        ],
     )
     ledger = load(folder)
     got = ledger.rejects[["file", "row", "column"]].values.tolist()
-    assert got == [["exports.csv", 3, "quantity"], ["exports.csv", 4, "clave"]]
-    assert ledger.exports["line"].tolist() == [1]
+    assert got == [["exports.csv", 3, "quantity"], ["exports.csv", 4, "part_number"]]
+    # a blank clave is a return, RT (docs/rules/claves.md)
+    assert ledger.exports["line"].tolist() == [1, 4]
+    assert ledger.exports["clave"].tolist() == ["RT", "RT"]
 
 
 def test_duplicate_key_rejects_every_repeat_after_the_first(tmp_path, write_client):

@@ -173,3 +173,41 @@ def test_empty_and_errors():
         tmec_25(pd.DataFrame([alloc()]))
     with pytest.raises(ImmexError, match="missing"):
         tmec_25(pd.DataFrame([alloc()]).drop(columns="destination"), balances(bal()))
+
+
+def test_only_returns_abroad_are_in_scope():
+    """Same wire, four exits to the USA: RT (return) and H1 (return in the same
+    state) owe art. 2.5 IGI; F4 (change of regime, IGI paid in full on the F4
+    pedimento) and V1 (virtual transfer to another IMMEX company) do not
+    (docs/rules/claves.md)."""
+    rows = []
+    for n, clave in enumerate(["RT", "F4", "V1", "H1"], start=1):
+        row = alloc(export_pedimento=f"25 47 3420 500010{n}")
+        row["export_clave"] = clave
+        rows.append(row)
+    t = tmec_25(pd.DataFrame(rows), balances(bal()))
+    assert t["export_pedimento"].tolist() == ["25 47 3420 5000101", "25 47 3420 5000104"]
+    assert t["payable"].tolist() == pytest.approx([2_000, 2_000])
+    assert in_scope(pd.DataFrame(rows)).tolist() == [True, False, False, True]
+
+
+def test_tmec_due_is_one_rule_over_every_export_up_to_as_of():
+    """Exports of 2025-01-10 (due 2025-03-11), 2025-06-02 (due 2025-08-01) and
+    2025-09-01 (after as_of): as of 2025-08-15 the first two are in (not only the
+    last 60 days) and both are overdue; the third is ignored."""
+    from immex_nb.tmec import tmec_due
+
+    a = pd.DataFrame(
+        [
+            alloc(export_pedimento="25 47 3420 5000101", export_date="2025-01-10"),
+            alloc(export_pedimento="25 47 3420 5000102", export_date="2025-06-02"),
+            alloc(export_pedimento="25 47 3420 5000103", export_date="2025-09-01"),
+        ]
+    )
+    s = tmec_due(a, balances(bal()), as_of="2025-08-15")
+    assert s["export_pedimento"].tolist() == ["25 47 3420 5000101", "25 47 3420 5000102"]
+    assert s["due_date"].tolist() == [pd.Timestamp("2025-03-11"), pd.Timestamp("2025-08-01")]
+    assert s["overdue"].tolist() == [True, True]
+    assert s["days_to_due"].tolist() == [-157, -14]
+    s = tmec_due(a, balances(bal()), as_of="2025-07-31")
+    assert s["overdue"].tolist() == [True, False]

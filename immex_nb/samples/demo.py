@@ -186,6 +186,41 @@ class ExtraExport:
 
 
 @dataclass(frozen=True)
+class Movement:
+    """An exit of another kind (docs/rules/claves.md) of one import lot of
+    ``part_number``: F4/F5 change of regime, A3 regularisation, V1 transfer.
+
+    ``lot`` picks the part's import line among those dated on or before ``day``
+    in FIFO order (0 = oldest, -1 = newest); ``share`` of its quantity leaves.
+    ``directed`` = ``"line"`` names the lot's pedimento and line, ``"pedimento"``
+    its pedimento only, ``""`` leaves it to FIFO (docs/rules/discharge.md)."""
+
+    clave: str
+    part_number: str
+    day: date
+    lot: int
+    share: float
+    directed: str = "line"
+    destination: str = "MEX"
+
+
+@dataclass(frozen=True)
+class DefinitiveImport:
+    """A definitive (A1) import the client's system lists beside the temporary
+    ones: the loader rejects it (not part of the IMMEX ledger)."""
+
+    part_number: str
+    description: str
+    fraccion: str
+    day: date
+    quantity: float
+    unit_usd: float
+    origin: str = "JPN"
+    igi_rate: float = 0.10
+    uom: str = "PZA"
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     name: str  # folder name
     title: str  # client.toml name
@@ -197,6 +232,8 @@ class ClientSpec:
     round_trips: tuple[RoundTrip, ...] = ()
     extra_imports: tuple[ExtraImport, ...] = ()
     extra_exports: tuple[ExtraExport, ...] = ()
+    movements: tuple[Movement, ...] = ()
+    definitive_imports: tuple[DefinitiveImport, ...] = ()
     stranded: Mapping[str, int] = field(
         default_factory=dict
     )  # part → months still bought after its last use
@@ -308,7 +345,64 @@ def generate_client(spec: ClientSpec, seed: int) -> dict[str, pd.DataFrame]:
     exports = _export_lines(spec, catalog, seed)
     imports = _import_lines(spec, catalog, bom, exports, seed)
     imports, exports = _number_pedimentos(spec, imports, exports, seed)
+    imports, exports = _kinds_of_movement(spec, imports, exports)
     return {"imports": imports, "exports": exports, "bom": bom}
+
+
+_OWN_SEQUENCE = 900_000  # pedimento sequences of the scripted movements (the plan stays below)
+
+
+def _own_pedimento(spec: ClientSpec, day: date, k: int) -> str:
+    aduana = spec.import_aduana
+    patente = spec.patentes.get(aduana, "3420")
+    return f"{day.year % 100:02d} {aduana} {patente} {day.year % 10}{_OWN_SEQUENCE + k:06d}"
+
+
+def _kinds_of_movement(
+    spec: ClientSpec, imports: pd.DataFrame, exports: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the scripted exits of other kinds (:class:`Movement`, some directed
+    to the lot they discharge) and the definitive imports (:class:`DefinitiveImport`)."""
+    rows = []
+    lots = imports.sort_values(["date", "pedimento", "line"], kind="stable")
+    for k, m in enumerate(spec.movements):
+        if m.day > spec.end:
+            continue
+        mine = lots[(lots["part_number"] == m.part_number) & (lots["date"] <= pd.Timestamp(m.day))]
+        if not -len(mine) <= m.lot < len(mine):
+            continue
+        lot = mine.iloc[m.lot]
+        qty = max(1.0, math.floor(float(lot["quantity"]) * m.share))
+        rows.append(
+            dict(pedimento=_own_pedimento(spec, m.day, k), line=1, clave=m.clave,
+                 date=pd.Timestamp(m.day), part_number=m.part_number, quantity=qty, uom=lot["uom"],
+                 value_usd=round(float(lot["value_usd"]) * qty / float(lot["quantity"]), 2),
+                 destination=m.destination, us_duty_paid_usd=np.nan,
+                 import_pedimento=lot["pedimento"] if m.directed else "",
+                 import_line=int(lot["line"]) if m.directed == "line" else 0)
+        )  # fmt: skip
+    if rows:
+        exports = pd.concat([exports, pd.DataFrame(rows)], ignore_index=True)
+        exports = exports.sort_values(["date", "pedimento", "line"], kind="stable")
+        exports = _canonical(exports[EXPORT_COLUMNS].reset_index(drop=True), "exports")
+    extra = []
+    for k, d in enumerate(spec.definitive_imports):
+        if d.day > spec.end:
+            continue
+        usd = round(d.quantity * d.unit_usd, 2)
+        extra.append(
+            dict(pedimento=_own_pedimento(spec, d.day, 500 + k), line=1, clave="A1",
+                 date=pd.Timestamp(d.day), part_number=d.part_number, description=d.description,
+                 fraccion=d.fraccion, uom=d.uom, quantity=float(d.quantity), value_usd=usd,
+                 value_mxn=round(usd * float(exchange_rate([_d64(d.day)])[0]), 2),
+                 origin=d.origin, material_type="MP", igi_rate=d.igi_rate, prosec_rate=np.nan,
+                 usmca_originating=d.origin in USMCA_COUNTRIES)
+        )  # fmt: skip
+    if extra:
+        imports = pd.concat([imports, pd.DataFrame(extra)], ignore_index=True)
+        imports = imports.sort_values(["date", "pedimento", "line"], kind="stable")
+        imports = _canonical(imports[IMPORT_COLUMNS].reset_index(drop=True), "imports")
+    return imports, exports
 
 
 def _bom_frame(spec: ClientSpec) -> pd.DataFrame:
@@ -382,6 +476,7 @@ def _export_lines(spec: ClientSpec, catalog: dict[str, Part], seed: int) -> pd.D
     rows.extend(_round_trip_returns(spec, catalog, seed))
     df = pd.DataFrame(rows)
     df["_planned"] = df["_planned"].fillna(True).astype(bool) if "_planned" in df else True
+    df["import_pedimento"], df["import_line"] = "", 0  # planned exits are discharged by FIFO
     df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
     return df.sort_values(["date", "clave", "part_number", "quantity"], kind="stable").reset_index(
         drop=True
@@ -720,6 +815,29 @@ def _electronica_norte(today: date) -> ClientSpec:
             "EN-LCD-I500-7": 3,
         },
         late_first_lot={"EN-CON-TERM-4PB": 12},
+        movements=(
+            # regularisation (A3) of half the newest stranded terminal-block lot, naming its line
+            Movement("A3", "EN-CON-TERM-4P", today - timedelta(days=12), -1, 0.5, "line"),
+            # change of regime (F4) of memory from the newest lot's pedimento, and one left to FIFO
+            Movement("F4", "EN-IC-DDR4-8G", today - timedelta(days=70), -1, 0.1, "pedimento"),
+            Movement("F4", "EN-PCB-I500-8L", today - timedelta(days=100), 0, 0.3, ""),
+            # one of the two pick-and-place machines changes to definitive (F5)
+            Movement("F5", "EN-AF-SMT-PNP", today - timedelta(days=40), 0, 0.5, "line"),
+            # transformers sold to another IMMEX company (V1), naming the pedimento
+            Movement(
+                "V1", "EN-TRF-65W", _month(today, -3) + timedelta(days=10), -1, 0.25, "pedimento"
+            ),
+        ),
+        definitive_imports=(
+            DefinitiveImport(
+                "EN-OFI-PUNTA-CAUTIN",
+                "Puntas de cautín (consumible, importación definitiva)",
+                "85159099",
+                _month(today, -4) + timedelta(days=6),
+                200,
+                3.5,
+            ),
+        ),  # fmt: skip
         import_aduana="40",
         export_aduana={
             "USA": "40",
@@ -838,6 +956,14 @@ def _autopartes_bajio(today: date) -> ClientSpec:
         extra_exports=extra_exports,
         stranded={"AB-STL-HSLA-20": 2, "AB-RES-PA66GF": 3, "AB-ALU-6061": 3, "AB-FST-CLIP": 3},
         late_first_lot={"AB-STL-HSLA-20U": 12},
+        movements=(
+            # regularisation (A3) of the newest stranded steel coil lot, naming its line
+            Movement("A3", "AB-STL-HSLA-20", today - timedelta(days=30), -1, 0.5, "line"),
+            # change of regime (F4) of clips, naming the pedimento
+            Movement("F4", "AB-FST-CLIP", today - timedelta(days=90), -1, 0.2, "pedimento"),
+            # resin transferred to another IMMEX company (V1), naming the line
+            Movement("V1", "AB-RES-PA66GF", today - timedelta(days=25), -1, 0.3, "line"),
+        ),
         import_aduana="24",
         export_aduana={
             "USA": "24",
@@ -915,6 +1041,12 @@ def _textiles_sonora(today: date) -> ClientSpec:
         import_aduana="23",
         export_aduana={"USA": "23", "CAN": "23", "MEX": "23", "ITA": "23"},
         patentes={"23": "3006"},
+        movements=(
+            # regularisation (A3) of half the oldest indigo dye lot, naming its line
+            Movement("A3", "TS-DYE-IND", today - timedelta(days=35), 0, 0.5, "line"),
+            # enzymes changed to definitive (F4), left to FIFO
+            Movement("F4", "TS-ENZ-CEL", today - timedelta(days=60), 0, 0.3, ""),
+        ),
         vat_certified=False,
         prosec=False,
         has_bom=False,
@@ -929,6 +1061,8 @@ def _csv_text(df: pd.DataFrame) -> str:
             out[col] = out[col].dt.strftime("%Y-%m-%d")
         elif isinstance(out[col].dtype, pd.BooleanDtype):
             out[col] = out[col].map({True: "true", False: "false"}).astype("object")
+    if "import_line" in out.columns:  # 0 = no line named: a blank cell
+        out["import_line"] = out["import_line"].astype("object").where(out["import_line"] > 0, "")
     return out.to_csv(index=False, lineterminator="\n", float_format="%.12g")
 
 
@@ -980,6 +1114,7 @@ def big_client(
     seed: int = 0,
     *,
     today: date = DEMO_TODAY,
+    directed_share: float = 0.0,
 ) -> dict[str, pd.DataFrame]:
     """A large synthetic ledger for benchmarks and scaling curves, numpy only.
 
@@ -991,7 +1126,10 @@ def big_client(
     after paths are summed), so 120,000 export lines give about 2.9 million.
     Import quantities cover the exploded need (+3 %) spread over each
     component's lots; imports run from 29 months before ``today``, exports
-    from a month later."""
+    from a month later.  ``directed_share`` of the export lines (default none)
+    are directed discharges (docs/rules/discharge.md): each names the pedimento
+    of one of the 4 latest import lines, dated on or before the exit, of one of
+    its direct components, and half of them that line too."""
     if n_imports < 1:
         raise ValueError(f"n_imports must be ≥ 1, got {n_imports}")
     n_exports = max(1, int(n_imports * 0.4)) if n_exports is None else int(n_exports)
@@ -1128,11 +1266,40 @@ def big_client(
         "prosec_rate": comp_prosec[comp_of_line],
         "usmca_originating": pd.array(np.isin(origin, USMCA_COUNTRIES), dtype="boolean"),
     })  # fmt: skip
+    exports["import_pedimento"], exports["import_line"] = "", 0
+    if directed_share > 0:
+        _direct_some(
+            exports, imports, fg_dir[fg_of_line, :k_dir], comp_of_line, directed_share, seed
+        )
     return {
         "imports": _canonical(imports, "imports"),
         "exports": _canonical(exports, "exports"),
         "bom": _canonical(bom, "bom"),
     }
+
+
+def _direct_some(exports, imports, direct_comps, comp_of_line, share: float, seed: int) -> None:
+    """Make ``share`` of the export lines name an earlier import line of one of
+    their direct components (in place; numpy only)."""
+    rng = _rng(seed, "directed")
+    rows = np.flatnonzero(rng.random(len(exports)) < share)
+    comp = direct_comps[rows, rng.integers(0, direct_comps.shape[1], len(rows))]
+    i_day = imports["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    order = np.lexsort((i_day, comp_of_line))
+    key = comp_of_line[order].astype(np.int64) << 32 | i_day[order]
+    e_day = exports["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)[rows]
+    lo = np.searchsorted(key, comp.astype(np.int64) << 32, side="left")
+    hi = np.searchsorted(key, comp.astype(np.int64) << 32 | e_day, side="right")
+    ok = hi > lo
+    rows, lo, hi = rows[ok], lo[ok], hi[ok]
+    lo = np.maximum(lo, hi - 4)  # one of the 4 latest lots: most likely still holding something
+    pick = order[lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)]
+    named = exports["import_pedimento"].to_numpy(dtype=object).copy()
+    named[rows] = imports["pedimento"].to_numpy(dtype=object)[pick]
+    line = exports["import_line"].to_numpy(dtype=np.int64).copy()
+    with_line = rng.random(len(rows)) < 0.5
+    line[rows[with_line]] = imports["line"].to_numpy(dtype=np.int64)[pick[with_line]]
+    exports["import_pedimento"], exports["import_line"] = named, line
 
 
 def _codes(prefix: str, n: int) -> np.ndarray:
