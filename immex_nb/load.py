@@ -108,6 +108,8 @@ class Ledger:
     sources: list[Path]
     read: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    #: the claves table in force for this client (built-in + its claves.csv)
+    claves: Claves | None = None
 
     def summary(self) -> pd.DataFrame:
         """One row per table: ``table, file, read, loaded, rejected`` where
@@ -152,6 +154,7 @@ def load(folder: str | Path) -> Ledger:
     used = list(dict.fromkeys(s.path for s in sources.values()))
     if (folder / SETTINGS_FILE).exists():
         used.append(folder / SETTINGS_FILE)  # settings change results: manifests hash them too
+    used += [Path(f) for f in claves.files]  # so does a client's own claves table
     return Ledger(
         imports=frames["imports"],
         exports=frames["exports"],
@@ -162,6 +165,7 @@ def load(folder: str | Path) -> Ledger:
         sources=used,
         read=read,
         files=files,
+        claves=claves,
     )
 
 

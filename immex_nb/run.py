@@ -69,7 +69,12 @@ class ClientRun:
         from immex_nb.partition import discharge_partitioned
 
         lg = self.ledger
-        options = {"as_of": self.as_of, "deadline_rule": self.deadline_rule, "oea": self.oea}
+        options = {
+            "as_of": self.as_of,
+            "deadline_rule": self.deadline_rule,
+            "oea": self.oea,
+            "claves": getattr(lg, "claves", None),
+        }
         if self.client is not None:
             return discharge_partitioned(
                 lg.imports, lg.exports, lg.bom, client=self.client, **options

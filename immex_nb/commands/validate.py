@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from immex_nb.discharge import directed_findings
 from immex_nb.load import Ledger, load
 from immex_nb.outputs import write_csv, write_manifest
 
@@ -47,6 +48,11 @@ def run(args) -> int:
     data_dir, out = args.data_dir, args.out
     ledger = load(data_dir)
     print(format_summary(ledger))
+    findings = directed_findings(ledger)
+    if len(findings):  # warnings, not rejects: those exits fall to FIFO
+        print(f"\n{len(findings)} directed exit(s) name import lines that cannot serve them:")
+        for r in findings.head(10).itertuples(index=False):
+            print(f"  {_finding_line(r)}")
     out_dir = Path(out if out is not None else data_dir)
     target = write_csv(ledger.rejects, out_dir / "rejects.csv")
     summary = ledger.summary()
@@ -65,5 +71,15 @@ def run(args) -> int:
         },
         name="validate_manifest.json",
     )
+    if len(findings):
+        write_csv(findings, out_dir / "directed_findings.csv")
     print(f"\nrejects written to {target}")
     return 0 if ledger.rejects.empty else 1
+
+
+def _finding_line(finding) -> str:
+    row = finding._asdict()
+    where = f"{row.get('export_pedimento', '')} line {row.get('export_line', '')}"
+    return (
+        f"{where} → {row.get('import_pedimento', '')}: {row.get('detail') or row.get('issue', '')}"
+    )
