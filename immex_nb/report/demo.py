@@ -29,8 +29,13 @@ CLIENT_HINT = (
 
 
 def default_demo_root() -> Path:
-    """``data/demo`` of the repository the package runs from."""
-    return Path(__file__).resolve().parent.parent.parent / "data" / "demo"
+    """``data/demo`` of the repository the package runs from; for an installed
+    package (no source checkout around it), ``data/demo`` under the current
+    folder — where ``immex-nb demo`` writes the demo clients the first time."""
+    checkout = Path(__file__).resolve().parent.parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "immex_nb").is_dir():
+        return checkout / "data" / "demo"
+    return Path.cwd() / "data" / "demo"
 
 
 def _is_client_folder(folder: Path) -> bool:
