@@ -56,7 +56,17 @@ def _e(value: object) -> str:
 
 
 def _css(kind: str) -> str:
-    return "code" if kind == "code" else "" if kind in ("text", "date", "badge") else "num"
+    return "code" if kind == "code" else "" if kind in ("text", "data", "date") else "num"
+
+
+#: kinds whose cells hold the client's own data (part numbers, file names,
+#: pedimentos): marked ``translate="no"`` — they are the same in any language
+_DATA_KINDS = ("code", "data")
+
+
+def _td(kind: str, text: str) -> str:
+    no = ' translate="no"' if kind in _DATA_KINDS else ""
+    return f'<td class="{_css(kind)}"{no}>{text}</td>'
 
 
 def _cell(value: object, kind: str, lang: str) -> str:
@@ -91,7 +101,8 @@ def html_table(
 ) -> str:
     """An escaped HTML table.  ``columns`` = [(column, header key, kind)]:
     the header is ``col.<header key>`` of the text catalog; kind one of text,
-    code, MXN, MXN-, USD, date, int, qty, rate.  At most ``max_rows`` rows and
+    data (the client's own words: part numbers, file names), code
+    (pedimentos, fracciones), MXN, MXN-, USD, date, int, qty, rate.  At most ``max_rows`` rows and
     a caption when more are in the annex.  ``badge`` maps a column's values
     to a badge class (``ix-bad``/``ix-warn``/``ix-ok``/``ix-info``).
     ``sheet`` (kept for callers) only says the table is also in the annex."""
@@ -108,7 +119,7 @@ def html_table(
             if badge and c in badge and txt not in (fmt.MISSING, ""):
                 cls = badge[c].get(str(v), "ix-info")
                 txt = f'<span class="ix-badge {cls}">{txt}</span>'
-            cells.append(f'<td class="{_css(k)}">{txt}</td>')
+            cells.append(_td(k, txt))
         body.append("<tr>" + "".join(cells) + "</tr>")
     if total_row:
         cells = []
@@ -199,19 +210,27 @@ class ReportView:
             style = f"<style>:root {{ --ix-brand: {brand}; --ix-accent: {soft}; }}</style>"
         logo = f'<img class="ix-logo" src="{_e(d.logo)}" alt="">' if d.logo else ""
         firm_line = (
-            f'<div class="ix-firm">{_e(firm.name)}</div>' if firm is not None and firm.name else ""
+            f'<div class="ix-firm" translate="no">{_e(firm.name)}</div>'
+            if firm is not None and firm.name
+            else ""
         )
         ids = []
         if s.rfc:
-            ids.append(f"{_e(self._t('rfc'))}: <b>{_e(s.rfc)}</b>")
+            ids.append(f'{_e(self._t("rfc"))}: <b translate="no">{_e(s.rfc)}</b>')
         if s.immex_program:
-            ids.append(f"{_e(self._t('immex_program'))}: <b>{_e(s.immex_program)}</b>")
+            ids.append(
+                f'{_e(self._t("immex_program"))}: <b translate="no">{_e(s.immex_program)}</b>'
+            )
         identity = f'<div class="ix-ids">{" · ".join(ids)}</div>' if ids else ""
-        address = f'<div class="ix-ids">{_e(s.plant_address)}</div>' if s.plant_address else ""
+        address = (
+            f'<div class="ix-ids" translate="no">{_e(s.plant_address)}</div>'
+            if s.plant_address
+            else ""
+        )
         self._display(
             f'{style}<div class="ix-header"><div class="ix-brandline">{logo}<div>{firm_line}'
             f'<div class="ix-eyebrow">{_e(self._t("title"))}</div>'
-            f"<h1>{_e(d.client_name)}</h1>{identity}{address}</div></div>"
+            f'<h1 translate="no">{_e(d.client_name)}</h1>{identity}{address}</div></div>'
             f'<div class="ix-meta">{_e(self._t("period"))}: <b>{_e(self._month_name(d.period))}</b><br>'
             f"{_e(self._t('as_of'))}: <b>{_e(fmt.long_date(d.as_of, self.lang))}</b><br>"
             f"{_e(self._t('prepared', version=__version__))}</div></div>"
@@ -370,7 +389,10 @@ class ReportView:
         text = self.data.consultant_notes
         if not text.strip():
             return
-        self._display(self._h2("notes") + f'<div class="ix-notes">{render_markdown(text)}</div>')
+        self._display(
+            self._h2("notes")
+            + f'<div class="ix-notes" translate="no">{render_markdown(text)}</div>'
+        )
 
     def activity(self) -> None:
         d, lang = self.data, self.lang
@@ -524,7 +546,9 @@ class ReportView:
         )
         s = d.tables["Shortfalls"]
         if len(s):
-            s = s.sort_values("export_date", ascending=False, kind="stable")
+            s = s.sort_values("export_date", ascending=False, kind="stable").assign(
+                reason=lambda f: [self._shortfall_reason(r) for r in f["reason"]]
+            )
         parts.append(
             self._table(
                 s,
@@ -532,8 +556,8 @@ class ReportView:
                     ("export_pedimento", "export_pedimento", "code"),
                     ("export_line", "line", "int"),
                     ("export_date", "export_date", "date"),
-                    ("export_part", "exported_part", "text"),
-                    ("part_number", "component", "text"),
+                    ("export_part", "exported_part", "data"),
+                    ("part_number", "component", "data"),
                     ("quantity", "quantity_short", "qty"),
                     ("reason", "reason", "text"),
                 ],
@@ -542,12 +566,13 @@ class ReportView:
         )
         # late discharges: every one counted (drawn from an expired import line)
         late = d.tables["Late discharges"]
-        parts.append(
-            self._h3("late_list")
-            + self._p(self._t("late_intro", n=fmt.count(len(late))), "ix-note")
-        )
-        if len(late):
-            late = late.sort_values("export_date", ascending=False, kind="stable")
+        parts.append(self._h3("late_list"))
+        if not len(late):
+            parts.append(f'<p class="ix-empty">{_e(self._t("late_none"))}</p>')
+            self._display("".join(parts))
+            return
+        parts.append(self._p(self._t("late_intro", n=fmt.count(len(late))), "ix-note"))
+        late = late.sort_values("export_date", ascending=False, kind="stable")
         parts.append(
             self._table(
                 late,
@@ -556,7 +581,7 @@ class ReportView:
                     ("export_date", "export_date", "date"),
                     ("import_pedimento", "import_pedimento", "code"),
                     ("import_line", "line", "int"),
-                    ("part_number", "part", "text"),
+                    ("part_number", "part", "data"),
                     ("deadline", "deadline", "date"),
                     ("quantity", "quantity", "qty"),
                     ("value_mxn", "value_mxn", "MXN"),
@@ -565,6 +590,22 @@ class ReportView:
             )
         )
         self._display("".join(parts))
+
+    def _shortfall_reason(self, reason: object) -> str:
+        """The discharge engine's reason (:mod:`immex_nb.discharge`) in the report's language."""
+        from immex_nb.discharge import (
+            SHORTFALL_EXHAUSTED,
+            SHORTFALL_NEVER_IMPORTED,
+            SHORTFALL_NOT_YET,
+        )
+
+        keys = {
+            SHORTFALL_NEVER_IMPORTED: "never_imported",
+            SHORTFALL_NOT_YET: "not_yet",
+            SHORTFALL_EXHAUSTED: "exhausted",
+        }
+        key = keys.get(str(reason))
+        return t(f"shortfall.{key}", self.lang) if key else str(reason)
 
     def balances(self) -> None:
         d, lang = self.data, self.lang
@@ -641,10 +682,10 @@ class ReportView:
                     ("import_pedimento", "import_pedimento", "code"),
                     ("import_date", "import_date", "date"),
                     ("deadline", "deadline", "date"),
-                    ("days_to_deadline", "days_left_overdue", "int"),
+                    ("days_to_deadline", "days_left", "int"),
                     ("bucket_text", "time_left", "text"),
                     ("lines", "lines", "int"),
-                    ("parts", "parts", "text"),
+                    ("parts", "parts", "data"),
                     ("open_value_mxn", "open_value_mxn", "MXN"),
                 ],
                 max_rows=40,
@@ -747,7 +788,9 @@ class ReportView:
         total = None
         badges = {}
         if len(owed):
-            owed = owed.sort_values(["overdue", "due_date"], ascending=[False, True], kind="stable")
+            owed = owed.sort_values(
+                ["due_date", "export_pedimento"], ascending=False, kind="stable"
+            )
             state = {True: self._t("tmec_overdue"), False: self._t("tmec_pending")}
             owed["state"] = [state[bool(o)] for o in owed["overdue"]]
             badges = {state[True]: "ix-bad", state[False]: "ix-warn"}
@@ -764,10 +807,9 @@ class ReportView:
                     ("export_date", "export_date", "date"),
                     ("destination", "destination", "text"),
                     ("igi_mx", "igi_on_inputs_mxn", "MXN"),
-                    ("credit", "duty_paid_abroad_credit_mxn", "MXN"),
+                    ("credit", "credit_mxn", "MXN"),
                     ("payable", "payable_mxn", "MXN"),
                     ("due_date", "due_date", "date"),
-                    ("days_to_due", "days_to_due", "int"),
                     ("state", "status", "text"),
                 ],
                 total_row=total,
@@ -781,12 +823,14 @@ class ReportView:
         d = self.data
         parts = [self._h2("quality"), self._p(self._t("quality_intro"), "ix-note")]
         parts.append(self._h3("quality_files"))
+        files = d.ledger.summary()
+        files = files.assign(table=[t(f"report.tbl_{name}", self.lang) for name in files["table"]])
         parts.append(
             self._table(
-                d.ledger.summary(),
+                files,
                 [
                     ("table", "table", "text"),
-                    ("file", "file", "text"),
+                    ("file", "file", "data"),
                     ("read", "rows_read", "int"),
                     ("loaded", "loaded", "int"),
                     ("rejected", "rejected_rows", "int"),
@@ -800,11 +844,11 @@ class ReportView:
                 self._table(
                     rejects_by_column(rej),
                     [
-                        ("file", "file", "text"),
-                        ("column", "column", "text"),
+                        ("file", "file", "data"),
+                        ("column", "column", "code"),
                         ("rows", "rows", "int"),
                         ("first_row", "first_row", "int"),
-                        ("example", "example_reason", "text"),
+                        ("example", "example_reason", "data"),
                     ],
                 )
             )
@@ -813,11 +857,11 @@ class ReportView:
                 self._table(
                     rej,
                     [
-                        ("file", "file", "text"),
+                        ("file", "file", "data"),
                         ("row", "row", "int"),
-                        ("column", "column", "text"),
-                        ("value", "value", "text"),
-                        ("reason", "reason", "text"),
+                        ("column", "column", "code"),
+                        ("value", "value", "data"),
+                        ("reason", "reason", "data"),
                     ],
                     sheet="Rejects",
                 )
@@ -866,11 +910,12 @@ class ReportView:
             summary = ds["summary"].assign(
                 meaning=[t(f"compulsa.{i}", lang) for i in ds["summary"]["issue"]]
             )
+            summary = summary.loc[summary["findings"] > 0]
             parts.append(
                 self._table(
                     summary,
                     [
-                        ("meaning", "issue", "text"),
+                        ("meaning", "difference", "text"),
                         ("findings", "findings", "int"),
                         ("pedimentos", "pedimentos", "int"),
                         ("anexo24_value_mxn", "anexo_24_mxn", "MXN"),
@@ -879,6 +924,8 @@ class ReportView:
                 )
             )
             findings = ds["findings"]
+            if not len(summary):
+                parts[-1] = f'<p class="ix-empty">{_e(self._t("ds_clean"))}</p>'
             if len(findings):
                 findings = findings.assign(
                     meaning=[t(f"compulsa.{i}", lang) for i in findings["issue"]]
@@ -890,7 +937,7 @@ class ReportView:
                         [
                             ("pedimento", "pedimento", "code"),
                             ("fraccion", "fraccion", "code"),
-                            ("meaning", "issue", "text"),
+                            ("meaning", "difference", "text"),
                             ("anexo24_value_mxn", "anexo_24_mxn", "MXN"),
                             ("datastage_value_mxn", "data_stage_mxn", "MXN"),
                         ],
@@ -898,8 +945,6 @@ class ReportView:
                         sheet="Data Stage compulsa",
                     )
                 )
-            else:
-                parts.append(f'<p class="ix-empty">{_e(self._t("ds_clean"))}</p>')
         self._display("".join(parts))
 
     def signoff(self) -> None:
@@ -921,14 +966,14 @@ class ReportView:
         d, firm, lang = self.data, self.data.firm, self.lang
         who = []
         if firm is not None and firm.name:
-            who.append(_e(firm.name))
+            who.append(f'<span translate="no">{_e(firm.name)}</span>')
         if firm is not None and firm.contact:
-            who.append(_e(firm.contact))
-        ident = [_e(d.client_name)]
+            who.append(f'<span translate="no">{_e(firm.contact)}</span>')
+        ident = [f'<span translate="no">{_e(d.client_name)}</span>']
         if d.settings.rfc:
-            ident.append(f"{_e(self._t('rfc'))} {_e(d.settings.rfc)}")
+            ident.append(f'{_e(self._t("rfc"))} <span translate="no">{_e(d.settings.rfc)}</span>')
         if d.settings.immex_program:
-            ident.append(_e(d.settings.immex_program))
+            ident.append(f'<span translate="no">{_e(d.settings.immex_program)}</span>')
         firm_line = f'<div class="ix-footer-firm">{" · ".join(who)}</div>' if who else ""
         self._display(
             f'<div class="ix-footer">{firm_line}<div>{" · ".join(ident)} · '
