@@ -69,7 +69,7 @@ def _td(kind: str, text: str) -> str:
     return f'<td class="{_css(kind)}"{no}>{text}</td>'
 
 
-def _cell(value: object, kind: str, lang: str) -> str:
+def _cell(value: object, kind: str, lang: str | None = None) -> str:
     """A table cell's text (:mod:`immex_nb.fmt`), escaped; money without its
     currency, which the column header names."""
     if fmt.is_missing(value):
