@@ -141,7 +141,7 @@ def test_exposure_notebook(client_dir, tmp_path):
     assert len(figures(nb)) >= 8
     ageing = figure_titled(nb, "Open value by time left to the deadline")
     assert sum(sum(t["y"]) for t in ageing["data"]) == pytest.approx(kpis["open_value_mxn"])
-    waterfall = figure_titled(nb, "Exposure if open balances were regularised today")
+    waterfall = figure_titled(nb, "Tax exposure if open balances were regularised today")
     assert waterfall["data"][0]["y"][-1] == pytest.approx(kpis["exposure_total_mxn"])
     assert figure_titled(nb, "Open value by origin and part")["data"][0]["type"] == "treemap"
     # the explorer was built and displayed: a widget view for JupyterLab, and

@@ -423,7 +423,9 @@ def test_data_quality_table_shows_one_line_per_column(batch):
         "3",
         "quantity must be greater than 0, got -1",
     ]
-    assert "quantity is not a number" not in report  # only one example reason per group
+    assert "quantity is not a number" not in grouped  # only one example reason per group
+    # every rejected row is listed below the grouped table (issue 11)
+    assert "quantity is not a number" in report.split("Rejected rows by file and column")[1]
 
 
 # --------------------------------------------------------------------------- --template
