@@ -315,8 +315,11 @@ def build_report_data(
         consultant_notes=_notes(folder, this),
     )
     if cur.exposure.attrs.get("inpc_estimated"):
+        from immex_nb.fmt import month_year
+
+        last = cur.exposure.attrs.get("last_inpc_month", "")
         data.notes.append(
-            t("report.s_inpc", language, month=cur.exposure.attrs.get("last_inpc_month", ""))
+            t("report.s_inpc", language, month=month_year(last, language) if last else "")
         )
     _build_tables(data, frames)
     data.history = _history(ledger, cur, as_of)
