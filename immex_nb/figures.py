@@ -1003,6 +1003,14 @@ def certification_heatmap(
     )
 
 
+def prose(key: str, lang: str = "es"):
+    """A notebook's prose (Markdown, key ``nb.…`` of ``data/text/notebooks.csv``)
+    in ``lang``, as the cell's output — so a notebook reads in one language."""
+    from IPython.display import Markdown
+
+    return Markdown(t(key, _lang(lang)))
+
+
 def client_banner(client: str, *details: str) -> str:
     """``<b>client</b> — detail; detail`` as HTML, every part escaped (client
     names come from ``client.toml`` and may hold ``<`` or ``&``)."""
