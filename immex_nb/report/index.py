@@ -167,12 +167,16 @@ def collect_entries(
 
 
 def _neg_period(period: str) -> int:
-    """Sort key putting the latest period first."""
+    """Sort key putting the latest period first (a period that is no
+    ``YYYY-MM`` — a failed entry's — sorts last)."""
+    from immex_nb.dates import Period
+    from immex_nb.errors import ImmexError
+
     try:
-        y, m = period.split("-")
-        return -(int(y) * 12 + int(m))
-    except ValueError:
+        p = Period.parse(period)
+    except ImmexError:
         return 0
+    return -(p.year * 12 + p.month)
 
 
 def render_index(entries: list[Entry], title: str | None = None, lang: str = DEFAULT_LANG) -> str:
