@@ -17,8 +17,10 @@ For compatibility this module re-exports the data half
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from immex_nb import fmt
 from immex_nb.ageing import BUCKET_KINDS, BUCKETS, bucket_label
@@ -64,14 +66,25 @@ def _css(kind: str) -> str:
 _DATA_KINDS = ("code", "data")
 
 
-def _td(kind: str, text: str) -> str:
-    no = ' translate="no"' if kind in _DATA_KINDS else ""
-    return f'<td class="{_css(kind)}"{no}>{text}</td>'
+@lru_cache(maxsize=1)
+def _macros():
+    """The macros of ``templates/report_parts.html.j2`` (autoescaping jinja)."""
+    import jinja2
+
+    from immex_nb.report.render import TEMPLATES_DIR
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report_parts.html.j2").module
 
 
 def _cell(value: object, kind: str, lang: str | None = None) -> str:
-    """A table cell's text (:mod:`immex_nb.fmt`), escaped; money without its
-    currency, which the column header names."""
+    """A table cell's text (:mod:`immex_nb.fmt`), escaped (``Markup``, so
+    the template does not escape it twice); money without its currency,
+    which the column header names."""
     if fmt.is_missing(value):
         return fmt.MISSING
     if kind == "MXN-":  # zero shown as a dash (pivot tables)
@@ -79,14 +92,14 @@ def _cell(value: object, kind: str, lang: str | None = None) -> str:
     if kind in ("MXN", "USD"):
         return fmt.money(value, "")
     if kind == "date":
-        return _e(fmt.date(value, lang))
+        return escape(fmt.date(value, lang))
     if kind == "int":
         return fmt.count(value)
     if kind == "qty":
         return fmt.quantity(value)
     if kind == "rate":
         return fmt.percent(value)
-    return _e(value)
+    return escape("" if value is None else str(value))
 
 
 def html_table(
@@ -98,45 +111,61 @@ def html_table(
     total_row: dict[str, object] | None = None,
     badge: dict[str, dict[str, str]] | None = None,
     sheet: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> str:
-    """An escaped HTML table.  ``columns`` = [(column, header key, kind)]:
-    the header is ``col.<header key>`` of the text catalog; kind one of text,
-    data (the client's own words: part numbers, file names), code
-    (pedimentos, fracciones), MXN, MXN-, USD, date, int, qty, rate.  At most ``max_rows`` rows and
-    a caption when more are in the annex.  ``badge`` maps a column's values
-    to a badge class (``ix-bad``/``ix-warn``/``ix-ok``/``ix-info``).
-    ``sheet`` (kept for callers) only says the table is also in the annex."""
+    """An escaped HTML table (macro ``table`` of ``report_parts.html.j2``).
+
+    ``columns`` = [(column, header key, kind)]: the header is ``col.<header
+    key>`` of the text catalog (or ``headers[column]`` when given); kind one
+    of text, data (the client's own words: part numbers, file names), code
+    (pedimentos, fracciones), MXN, MXN-, USD, date, int, qty, rate.  At most
+    ``max_rows`` rows and a caption when more are in the annex.  ``badge``
+    maps a column's values to a badge class (``ix-bad``/``ix-warn``/``ix-ok``/
+    ``ix-info``).  ``sheet`` says the table is also in the annex."""
+    empty = t("report.no_rows", lang)
     if frame is None or frame.empty:
-        return f'<p class="ix-empty">{_e(t("report.no_rows", lang))}</p>'
-    cols = [(c, t(f"col.{h}", lang), k) for c, h, k in columns if c in frame.columns]
-    head = "".join(f'<th class="{_css(k)}">{_e(h)}</th>' for _, h, k in cols)
-    body = []
-    for row in frame.head(max_rows).to_dict("records"):
-        cells = []
+        return str(_macros().table({"rows": [], "empty": empty}))
+    headers = headers or {}
+    cols = [
+        (c, headers.get(c) or t(f"col.{h}", lang), k) for c, h, k in columns if c in frame.columns
+    ]
+
+    def cell(text: str, kind: str, cls: str = "") -> dict:
+        return {"text": text, "css": _css(kind), "data": kind in _DATA_KINDS, "badge": cls}
+
+    rows = []
+    for record in frame.head(max_rows).to_dict("records"):
+        row = []
         for c, _, k in cols:
-            v = row[c]
-            txt = _cell(v, k, lang)
-            if badge and c in badge and txt not in (fmt.MISSING, ""):
+            v = record[c]
+            text = _cell(v, k, lang)
+            cls = ""
+            if badge and c in badge and text not in (fmt.MISSING, ""):
                 cls = badge[c].get(str(v), "ix-info")
-                txt = f'<span class="ix-badge {cls}">{txt}</span>'
-            cells.append(_td(k, txt))
-        body.append("<tr>" + "".join(cells) + "</tr>")
+            row.append(cell(text, k, cls))
+        rows.append(row)
+    total = None
     if total_row:
-        cells = []
+        total = []
         for i, (c, _, k) in enumerate(cols):
             v = total_row.get(c, t("report.total", lang) if i == 0 else None)
-            txt = _e(v) if isinstance(v, str) else ("" if v is None else _cell(v, k, lang))
-            cells.append(f'<td class="{_css(k)}">{txt}</td>')
-        body.append('<tr class="ix-total">' + "".join(cells) + "</tr>")
-    note = ""
+            text = escape(v) if isinstance(v, str) else ("" if v is None else _cell(v, k, lang))
+            total.append(cell(text, "text" if isinstance(v, str) else k))
+    caption = ""
     if len(frame) > max_rows:
-        note = t("report.shown", lang, shown=fmt.count(max_rows), total=fmt.count(len(frame)))
+        caption = t("report.shown", lang, shown=fmt.count(max_rows), total=fmt.count(len(frame)))
     elif sheet:
-        note = t("report.all_in_annex", lang)
-    caption = f'<p class="ix-caption">{_e(note)}</p>' if note else ""
-    return (
-        f'<div class="ix-table-wrap"><table class="ix-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>{caption}"
+        caption = t("report.all_in_annex", lang)
+    return str(
+        _macros().table(
+            {
+                "head": [{"text": h, "css": _css(k)} for _, h, k in cols],
+                "rows": rows,
+                "total": total,
+                "caption": caption,
+                "empty": empty,
+            }
+        )
     )
 
 
@@ -169,6 +198,11 @@ class ReportView:
     def _t(self, key: str, **values: object) -> str:
         return t(f"report.{key}", self.lang, **values)
 
+    def _s(self, key: str, **values: object) -> Markup:
+        """A summary sentence: the catalog's text may hold ``<b>``; the values
+        are escaped by markupsafe as they are filled in."""
+        return Markup(t(f"report.{key}", self.lang)).format(**values)
+
     def _h2(self, key: str) -> str:
         return f"<h2>{_e(self._t(key))}</h2>"
 
@@ -179,7 +213,7 @@ class ReportView:
         return f'<p class="{cls}">{_e(text)}</p>'
 
     def _money(self, v: object) -> str:
-        return _e(fmt.money(v, lang=self.lang))
+        return fmt.money(v, lang=self.lang)
 
     def _mlabel(self, code: object) -> str:
         from immex_nb.figures import material_label
@@ -203,47 +237,43 @@ class ReportView:
         from immex_nb import __version__
 
         d, s, firm = self.data, self.data.settings, self.data.firm
-        style = ""
+        brand = soft = ""
         if firm is not None and (firm.primary_color or firm.accent_color):
             brand = firm.primary_color or firm.accent_color
-            soft = firm.accent_color or firm.primary_color
-            style = f"<style>:root {{ --ix-brand: {brand}; --ix-accent: {soft}; }}</style>"
-        logo = f'<img class="ix-logo" src="{_e(d.logo)}" alt="">' if d.logo else ""
-        firm_line = (
-            f'<div class="ix-firm" translate="no">{_e(firm.name)}</div>'
-            if firm is not None and firm.name
-            else ""
-        )
+            soft = firm.accent_color or "#eef2f7"
         ids = []
         if s.rfc:
-            ids.append(f'{_e(self._t("rfc"))}: <b translate="no">{_e(s.rfc)}</b>')
+            ids.append((self._t("rfc"), s.rfc))
         if s.immex_program:
-            ids.append(
-                f'{_e(self._t("immex_program"))}: <b translate="no">{_e(s.immex_program)}</b>'
-            )
-        identity = f'<div class="ix-ids">{" · ".join(ids)}</div>' if ids else ""
-        address = (
-            f'<div class="ix-ids" translate="no">{_e(s.plant_address)}</div>'
-            if s.plant_address
-            else ""
-        )
+            ids.append((self._t("immex_program"), s.immex_program))
         self._display(
-            f'{style}<div class="ix-header"><div class="ix-brandline">{logo}<div>{firm_line}'
-            f'<div class="ix-eyebrow">{_e(self._t("title"))}</div>'
-            f'<h1 translate="no">{_e(d.client_name)}</h1>{identity}{address}</div></div>'
-            f'<div class="ix-meta">{_e(self._t("period"))}: <b>{_e(self._month_name(d.period))}</b><br>'
-            f"{_e(self._t('as_of'))}: <b>{_e(fmt.long_date(d.as_of, self.lang))}</b><br>"
-            f"{_e(self._t('prepared', version=__version__))}</div></div>"
+            str(
+                _macros().header(
+                    {
+                        "brand": brand,
+                        "soft": soft,
+                        "logo": d.logo,
+                        "firm": firm.name if firm is not None else "",
+                        "title": self._t("title"),
+                        "client": d.client_name,
+                        "ids": ids,
+                        "address": s.plant_address,
+                        "period_label": self._t("period"),
+                        "period": self._month_name(d.period),
+                        "as_of_label": self._t("as_of"),
+                        "as_of": fmt.long_date(d.as_of, self.lang),
+                        "prepared": self._t("prepared", version=__version__),
+                    }
+                )
+            )
         )
 
-    def _cards(self) -> str:
+    def _cards(self) -> list[dict]:
         d, lang = self.data, self.lang
         prev_name = self._month_name(d.previous_period)
         cards = []
         for h in d.headline:
-            value = fmt.format_value(h["value"], h["unit"], lang)
-            change = fmt.format_change(h["value"], h["previous"], h["unit"], lang)
-            cls = ""
+            trend = ""
             if (
                 isinstance(h["value"], int | float)
                 and isinstance(h["previous"], int | float)
@@ -252,69 +282,66 @@ class ReportView:
                 diff = h["value"] - h["previous"]
                 if abs(diff) >= 0.5:
                     worse = (diff > 0) == bool(h["lower_is_better"])
-                    cls = "ix-up-bad" if worse else "ix-up-good"
-            alert = (
-                " ix-alert"
-                if h["key"] in ("expired_value_mxn", "shortfall_count") and h["value"]
-                else ""
-            )
-            lines = ""
-            if h.get("lines") is not None:
-                lines = " · " + _e(self._t("lines", n=fmt.count(h["lines"])))
+                    trend = "ix-up-bad" if worse else "ix-up-good"
+            lines = h.get("lines")
             cards.append(
-                f'<div class="ix-kpi{alert}"><div class="ix-kpi-label">{_e(h["label"])}</div>'
-                f'<div class="ix-kpi-value">{_e(value)}</div>'
-                f'<div class="ix-kpi-delta"><span class="{cls}">{_e(change)}</span> '
-                f"{_e(self._t('vs', prev=prev_name))}{lines}</div></div>"
+                {
+                    "label": h["label"],
+                    "value": fmt.format_value(h["value"], h["unit"], lang),
+                    "change": fmt.format_change(h["value"], h["previous"], h["unit"], lang),
+                    "trend": trend,
+                    "vs": self._t("vs", prev=prev_name),
+                    "lines": self._t("lines", n=fmt.count(lines)) if lines is not None else "",
+                    "alert": h["key"] in ("expired_value_mxn", "shortfall_count")
+                    and bool(h["value"]),
+                }
             )
-        return f'<div class="ix-kpis">{"".join(cards)}</div>'
+        return cards
 
     def _sentences(self) -> list[str]:
         d, k, lang = self.data, self.data.kpis, self.lang
         prev_name = self._month_name(d.previous_period)
         m = self._money
         items = [
-            self._t(
+            self._s(
                 "s_open",
                 value=m(k["open_value_mxn"]),
                 lines=fmt.count(k["open_lines"]),
-                change=_e(
-                    fmt.format_change(
-                        k["open_value_mxn"], d.previous_kpis.get("open_value_mxn"), "MXN", lang
-                    )
+                change=fmt.format_change(
+                    k["open_value_mxn"], d.previous_kpis.get("open_value_mxn"), "MXN", lang
                 ),
-                prev=_e(prev_name),
+                prev=prev_name,
             ),
-            self._t(
+            self._s(
                 "s_af",
                 excl=m(k["open_value_excl_af_mxn"]),
                 lines=fmt.count(k["open_lines_excl_af"]),
                 af=m(k["af_open_value_mxn"]),
             )
             if k["af_open_value_mxn"]
-            else self._t("s_af_none"),
-            self._t(
+            else self._s("s_af_none"),
+            self._s(
                 "s_expired", lines=fmt.count(k["expired_lines"]), value=m(k["expired_value_mxn"])
             )
             if k["expired_lines"]
-            else self._t("s_expired_none"),
-            self._t("s_due", lines=fmt.count(k["due_lines"]), value=m(k["due_value_mxn"]))
+            else self._s("s_expired_none"),
+            self._s("s_due", lines=fmt.count(k["due_lines"]), value=m(k["due_value_mxn"]))
             if k["due_lines"]
-            else self._t("s_due_none"),
-            self._t(
+            else self._s("s_due_none"),
+            self._s(
                 "s_exposure",
                 value=m(k["exposure_total_mxn"]),
                 expired=m(k["exposure_expired_mxn"]),
                 excl=m(k["exposure_excl_af_mxn"]),
             ),
-            self._t(
+            self._s(
                 "s_activity",
                 imp_lines=fmt.count(k["imports_lines_month"]),
                 imp_value=m(k["imports_value_mxn_month"]),
                 exp_lines=fmt.count(k["exports_lines_month"]),
-                exp_value=_e(fmt.money(k["exports_value_usd_month"], "USD", lang=lang)),
+                exp_value=fmt.money(k["exports_value_usd_month"], "USD", lang=lang),
             ),
-            self._t(
+            self._s(
                 "s_savings",
                 igi=m(k["igi_deferred_month_mxn"]),
                 vat=m(k["vat_deferred_month_mxn"]),
@@ -328,38 +355,36 @@ class ReportView:
             start, _ = Period.parse(d.period).bounds
             mine = tm.loc[(pd.to_datetime(tm["export_date"]) >= start) & (tm["payable"] > 0)]
             if len(mine):
-                first = self._t(
-                    "s_tmec_first", date=_e(fmt.long_date(mine["due_date"].min(), lang))
-                )
-        items.append(self._t("s_tmec", value=m(k["tmec_payable_month_mxn"]), first=first))
+                first = self._s("s_tmec_first", date=fmt.long_date(mine["due_date"].min(), lang))
+        items.append(self._s("s_tmec", value=m(k["tmec_payable_month_mxn"]), first=first))
         if k.get("tmec_overdue_pedimentos"):
             items.append(
-                self._t(
+                self._s(
                     "s_tmec_overdue",
                     n=fmt.count(k["tmec_overdue_pedimentos"]),
                     value=m(k["tmec_overdue_mxn"]),
                 )
             )
         items.append(
-            self._t(
+            self._s(
                 "s_shortfalls",
                 n=fmt.count(k["shortfall_count"]),
                 m=fmt.count(k["shortfalls_month"]),
             )
             if k["shortfall_count"]
-            else self._t("s_shortfalls_none")
+            else self._s("s_shortfalls_none")
         )
         if k.get("late_allocations"):
-            items.append(self._t("s_late", n=fmt.count(k["late_allocations"])))
+            items.append(self._s("s_late", n=fmt.count(k["late_allocations"])))
         if k.get("return_ratio_12m") is not None:
             ratio, threshold = k["return_ratio_12m"], k["return_ratio_threshold"]
             if k.get("vat_certified"):
-                verdict = self._t("s_return_ok" if ratio >= threshold else "s_return_low")
+                verdict = self._s("s_return_ok" if ratio >= threshold else "s_return_low")
                 key = "s_return_certified"
             else:
                 verdict, key = "", "s_return_not_certified"
             items.append(
-                self._t(
+                self._s(
                     key,
                     ratio=fmt.percent(ratio, 0),
                     threshold=fmt.percent(threshold, 0),
@@ -367,22 +392,15 @@ class ReportView:
                 )
             )
         items.append(
-            self._t("s_rejects", n=fmt.count(k["rejects_count"]))
+            self._s("s_rejects", n=fmt.count(k["rejects_count"]))
             if k["rejects_count"]
-            else self._t("s_rejects_none")
+            else self._s("s_rejects_none")
         )
-        items += [_e(n) for n in d.notes]
+        items += list(d.notes)
         return items
 
     def summary(self) -> None:
-        items = self._sentences()
-        self._display(
-            self._h2("summary")
-            + self._cards()
-            + '<div class="ix-summary"><ul>'
-            + "".join(f"<li>{i}</li>" for i in items)
-            + "</ul></div>"
-        )
+        self._display(str(_macros().summary(self._t("summary"), self._sentences(), self._cards())))
 
     def consultant_notes(self) -> None:
         """ "Comentarios del consultor": ``<client>/notes/<YYYY-MM>.md``, if any."""
@@ -623,35 +641,23 @@ class ReportView:
             )
             cols = [b for b in BUCKETS if b in piv.columns and piv[b].sum() > 0]
             if cols:
-                tab = piv[cols].reset_index()
+                keys = {b: f"b{i}" for i, b in enumerate(cols)}
+                tab = piv[cols].reset_index().rename(columns=keys)
                 tab["material_type"] = [self._mlabel(c) for c in tab["material_type"]]
                 tab["total"] = piv[cols].sum(axis=1).to_numpy()
                 tab = tab.loc[tab["total"] > 0]
-                keys = {b: f"b{i}" for i, b in enumerate(cols)}
-                tab = tab.rename(columns=keys)
-                head = "".join(f'<th class="num">{_e(bucket_label(b, lang))}</th>' for b in cols)
-                rows = []
-                for r in tab.to_dict("records"):
-                    cells = "".join(
-                        f'<td class="num">{_cell(r[keys[b]], "MXN-", lang)}</td>' for b in cols
-                    )
-                    rows.append(
-                        f"<tr><td>{_e(r['material_type'])}</td>{cells}"
-                        f'<td class="num">{_cell(r["total"], "MXN", lang)}</td></tr>'
-                    )
-                totals = "".join(
-                    f'<td class="num">{_cell(tab[keys[b]].sum(), "MXN-", lang)}</td>' for b in cols
-                )
-                rows.append(
-                    f'<tr class="ix-total"><td>{_e(self._t("total"))}</td>{totals}'
-                    f'<td class="num">{_cell(tab["total"].sum(), "MXN", lang)}</td></tr>'
-                )
+                total = {keys[b]: float(tab[keys[b]].sum()) for b in cols}
+                total["total"] = float(tab["total"].sum())
                 parts.append(self._h3("ageing_table"))
                 parts.append(
-                    f'<div class="ix-table-wrap"><table class="ix-table"><thead><tr>'
-                    f"<th>{_e(t('col.material_type', lang))}</th>{head}"
-                    f'<th class="num">{_e(t("col.total_mxn", lang))}</th></tr></thead>'
-                    f"<tbody>{''.join(rows)}</tbody></table></div>"
+                    self._table(
+                        tab,
+                        [("material_type", "material_type", "text")]
+                        + [(keys[b], "", "MXN-") for b in cols]
+                        + [("total", "total_mxn", "MXN")],
+                        headers={keys[b]: bucket_label(b, lang) for b in cols},
+                        total_row=total,
+                    )
                 )
         figs = []
         if len(d.current.exposure):
@@ -953,30 +959,28 @@ class ReportView:
         s, firm = d.settings, d.firm
         prepared = s.prepared_by or (firm.prepared_by if firm is not None else "")
         reviewed = s.reviewed_by or (firm.reviewed_by if firm is not None else "")
-        boxes = []
-        for key, name in (("prepared_by", prepared), ("reviewed_by", reviewed), ("date", "")):
-            boxes.append(
-                f'<div class="ix-sign"><div class="ix-sign-line"></div>'
-                f'<div class="ix-sign-label">{_e(self._t(key))}</div>'
-                f'<div class="ix-sign-name">{_e(name)}</div></div>'
-            )
-        self._display(self._h2("signoff") + f'<div class="ix-signoff">{"".join(boxes)}</div>')
+        boxes = [
+            {"label": self._t("prepared_by"), "name": prepared},
+            {"label": self._t("reviewed_by"), "name": reviewed},
+            {"label": self._t("date"), "name": ""},
+        ]
+        self._display(str(_macros().signoff(self._t("signoff"), boxes)))
 
     def footer(self) -> None:
         d, firm, lang = self.data, self.data.firm, self.lang
-        who = []
-        if firm is not None and firm.name:
-            who.append(f'<span translate="no">{_e(firm.name)}</span>')
-        if firm is not None and firm.contact:
-            who.append(f'<span translate="no">{_e(firm.contact)}</span>')
-        ident = [f'<span translate="no">{_e(d.client_name)}</span>']
-        if d.settings.rfc:
-            ident.append(f'{_e(self._t("rfc"))} <span translate="no">{_e(d.settings.rfc)}</span>')
-        if d.settings.immex_program:
-            ident.append(f'<span translate="no">{_e(d.settings.immex_program)}</span>')
-        firm_line = f'<div class="ix-footer-firm">{" · ".join(who)}</div>' if who else ""
+        firm_parts = [p for p in (firm.name, firm.contact) if p] if firm is not None else []
         self._display(
-            f'<div class="ix-footer">{firm_line}<div>{" · ".join(ident)} · '
-            f"{_e(self._month_name(d.period))} · "
-            f"{_e(self._t('footer', as_of=fmt.long_date(d.as_of, lang)))}</div></div>"
+            str(
+                _macros().footer(
+                    {
+                        "firm": firm_parts,
+                        "client": d.client_name,
+                        "rfc_label": self._t("rfc"),
+                        "rfc": d.settings.rfc,
+                        "program": d.settings.immex_program,
+                        "period": self._month_name(d.period),
+                        "text": self._t("footer", as_of=fmt.long_date(d.as_of, lang)),
+                    }
+                )
+            )
         )
