@@ -138,8 +138,8 @@ def date(value: object, lang: str | None = None) -> str:
         ts = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
-    if lang is not None and check_lang(lang) == "es":
-        return ts.strftime("%d/%m/%Y")
+    if lang is not None:
+        return t("date.short", lang, day=ts.day, month=ts.month, year=ts.year)
     return ts.strftime("%Y-%m-%d")
 
 
