@@ -29,7 +29,6 @@ axis, and its allocations are the intersections with the lots' intervals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -303,7 +302,8 @@ def discharge(
 ) -> DischargeResult:
     """FIFO/PEPS discharge of ``imports`` by ``exports`` (CONTRACT.md §2–§3).
 
-    ``as_of`` (date or ISO text): exports dated after it are ignored; it is also
+    ``as_of`` (date or ISO text): imports and exports dated after it are
+    ignored — the ledger as it stood that day; it is also
     the date against which ``expired`` and ``days_to_deadline`` are measured
     (default: the latest import or export date in the data).  The inputs are
     not modified.
@@ -313,7 +313,8 @@ def discharge(
     if bom is None:
         bom = pd.DataFrame(columns=BOM.names)
     as_of_ts = as_timestamp(as_of) if as_of is not None else None
-    if as_of_ts is not None:
+    if as_of_ts is not None:  # the ledger as it stood on as_of (docs/rules/discharge.md §cut-off)
+        imports = imports[pd.to_datetime(imports["date"]) <= as_of_ts]
         exports = exports[pd.to_datetime(exports["date"]) <= as_of_ts]
     imports = imports.reset_index(drop=True)
     exports = exports.reset_index(drop=True)
@@ -552,57 +553,3 @@ def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd
             "reason": reason,
         }
     )
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def cli_discharge(data_dir, out, *, as_of=None, deadline_rule=None) -> int:
-    """``immex-nb discharge``: load, discharge, write the three tables + manifest."""
-    from immex_nb.load import load
-    from immex_nb.outputs import write_manifest, write_tables
-
-    ledger = load(data_dir)
-    rule = deadline_rule or ledger.settings.deadline_rule
-    result = discharge(
-        ledger.imports,
-        ledger.exports,
-        ledger.bom,
-        as_of=as_of,
-        deadline_rule=rule,
-        oea=ledger.settings.oea,
-    )
-    out = Path(out)
-    tables = {
-        "allocations": result.allocations,
-        "balances": result.balances,
-        "shortfalls": result.shortfalls,
-    }
-    write_tables(tables, out)
-    write_manifest(
-        out,
-        command="discharge",
-        inputs=ledger.sources,
-        parameters={
-            "data_dir": Path(data_dir).resolve(),
-            "as_of": as_of,
-            "deadline_rule": rule,
-            "oea": ledger.settings.oea,
-        },
-        row_counts={**{k: len(v) for k, v in tables.items()}, "rejects": len(ledger.rejects)},
-    )
-    s = result.summary()
-    when = "--as-of" if as_of is not None else "the latest date in the data; pass --as-of to choose"
-    print(f"deadlines measured as of {result.reference_date:%Y-%m-%d} ({when})")
-    print(
-        f"{ledger.settings.name}: {s['import_lines']} import lines, {s['open_lines']} open "
-        f"({s['expired_open_lines']} expired), {s['allocations']} allocations "
-        f"({s['late_allocations']} late), {s['shortfall_lines']} shortfalls; "
-        f"open value MXN {s['open_value_mxn']:,.2f}"
-    )
-    if len(ledger.rejects):
-        print(
-            f"note: {len(ledger.rejects)} input problems were not loaded; run `immex-nb validate`"
-        )
-    print(f"wrote {out}/allocations.csv, balances.csv, shortfalls.csv, manifest.json")
-    return 0

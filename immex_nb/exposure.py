@@ -37,7 +37,6 @@ one (Jan-2026, 143.588) is used and the row says ``inpc_estimated``; Oct-2022
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,9 +114,14 @@ def surcharge_rate_sum(
     start_dates, months, rates: Rates | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Σ of the monthly late-payment rates over months k = 0 … months−1 from
-    each start date, month k taking the rate of the year it starts in.
+    each start date, month k taking the rate of the year it starts in
+    (docs/rules/exposure.md).
 
-    Returns ``(sum, estimated)`` (estimated: a year beyond the rate table).
+    Counted per calendar year, not per month: the months of row i that start
+    in year Y are the overlap of ``[s_i, s_i + n_i)`` with ``[12·Y, 12·Y + 12)``
+    (month indices), and Σ = Σ_Y count × rate(Y) — a handful of years, never
+    a months × rows matrix.  Returns ``(sum, estimated)`` (estimated: a year
+    beyond the rate table).
     """
     r = resolve(rates)
     d = pd.DatetimeIndex(
@@ -126,17 +130,23 @@ def surcharge_rate_sum(
     months = np.asarray(months, dtype=np.int64)
     if len(d) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    kmax = int(max(months.max(initial=0), 1))
     y = np.nan_to_num(np.asarray(d.year, dtype="float64")).astype(np.int64)
     mo = np.nan_to_num(np.asarray(d.month, dtype="float64"), nan=1).astype(np.int64)
-    k = np.arange(kmax)
-    years = y[:, None] + (mo[:, None] - 1 + k[None, :]) // 12  # the year month k starts in
-    uniq, inv = np.unique(years, return_inverse=True)
-    rate_u, est_u = r.surcharge_rates(uniq)
-    rate = rate_u[inv].reshape(years.shape)
-    est = est_u[inv].reshape(years.shape)
-    used = k[None, :] < months[:, None]
-    return (rate * used).sum(axis=1), (est & used).any(axis=1)
+    start = y * 12 + mo - 1
+    end = start + np.maximum(months, 0)  # exclusive
+    total = np.zeros(len(d))
+    estimated = np.zeros(len(d), dtype=bool)
+    used = months > 0
+    if not used.any():
+        return total, estimated
+    years = np.arange(start[used].min() // 12, (end[used].max() - 1) // 12 + 1)
+    year_rate, year_est = r.surcharge_rates(years)
+    for year, rate, est in zip(years, year_rate, year_est, strict=True):
+        count = np.clip(np.minimum(end, 12 * year + 12) - np.maximum(start, 12 * year), 0, None)
+        total += count * rate
+        if est:
+            estimated |= count > 0
+    return total, estimated
 
 
 def _check_columns(balances: pd.DataFrame) -> None:
@@ -164,10 +174,10 @@ def exposure(
     taxes on expired lines; ``rates`` a :class:`~immex_nb.rates.Rates`, a
     folder of override CSVs, or ``None`` for the built-in tables;
     ``use_prosec=False`` ignores ``prosec_rate`` on in-time lines (what-if for
-    a client without PROSEC).  The discharge cut-off ignores exports after
-    ``as_of`` but keeps every import line, so lines imported after ``as_of``
-    are listed too (in time, factor 1, flagged ``imported_after_as_of``);
-    ``include_later_imports=False`` leaves them out.  One row per line with ``open > 0``, sorted by
+    a client without PROSEC).  Balances of a discharge with the same cut-off
+    hold no line imported after ``as_of``; balances computed otherwise may, and
+    such lines are listed in time, factor 1, flagged ``imported_after_as_of``
+    (``include_later_imports=False`` leaves them out).  One row per line with ``open > 0``, sorted by
     ``import_pedimento, import_line``; the contract's columns first, then the
     working (rates, INPC months and values, surcharge months …).  ``attrs``
     hold ``as_of``, ``fine_rate``, ``inpc_estimated`` (any row) and
@@ -175,97 +185,138 @@ def exposure(
     """
     _check_columns(balances)
     as_of = as_timestamp(as_of)
-    if fine_rate is None:
-        fine_rate = 0.0
-    fine_rate = float(fine_rate)
+    fine_rate = _check_fine_rate(fine_rate)
+    r = resolve(rates)
+    b = _open_lines(balances, as_of, include_later_imports)
+    line = _line_values(b, as_of, use_prosec)
+    tax = _taxes(line, r, as_of)
+    upd = _update_and_surcharges(line, tax, r, as_of, fine_rate, max_surcharge_months)
+    return _exposure_frame(b, line, tax, upd, r, as_of, fine_rate)
+
+
+def _check_fine_rate(fine_rate) -> float:
+    fine_rate = 0.0 if fine_rate is None else float(fine_rate)
     if not np.isfinite(fine_rate) or fine_rate < 0:
         raise ImmexError(f"fine_rate {fine_rate!r} must be a fraction ≥ 0 (e.g. 0.7)")
-    r = resolve(rates)
+    return fine_rate
 
+
+def _open_lines(balances: pd.DataFrame, as_of, include_later_imports: bool) -> pd.DataFrame:
+    """Stage 1: the lines still open, in ``(import_pedimento, import_line)`` order."""
     open_qty = pd.to_numeric(balances["open"], errors="coerce").astype("float64")
-    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0].copy()
+    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0]
     if not include_later_imports:
         b = b.loc[pd.to_datetime(b["import_date"]) <= as_of]
-    b = b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
-    out = pd.DataFrame(index=b.index)
+    return b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
 
-    def col(name, default=np.nan):
-        if name in b.columns:
-            return b[name]
-        return pd.Series(default, index=b.index)
 
-    out["import_pedimento"] = b["import_pedimento"].astype(str)
-    out["import_line"] = b["import_line"].astype("int64")
-    out["part_number"] = b["part_number"].astype(str)
+def _column(b: pd.DataFrame, name: str, default=np.nan) -> pd.Series:
+    return b[name] if name in b.columns else pd.Series(default, index=b.index)
+
+
+def _line_values(b: pd.DataFrame, as_of, use_prosec: bool) -> dict:
+    """Stage 2: per line, the open value, status and the IGI rate that applies."""
     qty = b["quantity"].astype("float64").to_numpy()
     opn = b["open"].astype("float64").to_numpy()
     value_mxn = b["value_mxn"].astype("float64").to_numpy()
-    value_usd = pd.to_numeric(col("value_usd"), errors="coerce").astype("float64").to_numpy()
+    value_usd = pd.to_numeric(_column(b, "value_usd"), errors="coerce").astype("float64")
     share = np.divide(opn, qty, out=np.zeros_like(opn), where=qty > 0)
-    open_value = value_mxn * share
-
     deadline = pd.to_datetime(b["deadline"]).astype("datetime64[ns]")
     expired = (deadline.notna() & (deadline < as_of)).to_numpy()
-    igi_rate = (
-        pd.to_numeric(col("igi_rate", 0.0), errors="coerce")
-        .astype("float64")
-        .fillna(0.0)
-        .to_numpy()
-    )
-    prosec_rate = pd.to_numeric(col("prosec_rate"), errors="coerce").astype("float64").to_numpy()
+    igi_rate = pd.to_numeric(_column(b, "igi_rate", 0.0), errors="coerce").astype("float64")
+    igi_rate = igi_rate.fillna(0.0).to_numpy()
+    prosec_rate = pd.to_numeric(_column(b, "prosec_rate"), errors="coerce").astype("float64")
+    prosec_rate = prosec_rate.to_numpy()
+    # in time: the lower of general and PROSEC; expired: the general rate, no preference
     in_time_rate = np.fmin(igi_rate, prosec_rate) if use_prosec else igi_rate
-    rate = np.where(expired, igi_rate, in_time_rate)
+    return {
+        "qty": qty,
+        "open": opn,
+        "share": share,
+        "value_mxn": value_mxn,
+        "value_usd": value_usd.to_numpy(),
+        "open_value": value_mxn * share,
+        "deadline": deadline,
+        "expired": expired,
+        "igi_rate": igi_rate,
+        "prosec_rate": prosec_rate,
+        "rate": np.where(expired, igi_rate, in_time_rate),
+        "import_date": pd.to_datetime(b["import_date"]).astype("datetime64[ns]"),
+    }
 
-    dta_rate = r.dta_rate("ad_valorem", as_of)
-    vat_rate = r.vat_rate(as_of)
-    igi = open_value * rate
-    dta = open_value * dta_rate
-    iva = vat_rate * (open_value + igi + dta)
-    tax = igi + dta + iva
 
-    import_date = pd.to_datetime(b["import_date"]).astype("datetime64[ns]")
+def _taxes(line: dict, r: Rates, as_of) -> dict:
+    """Stage 3: IGI, DTA 8 ‰ and IVA 16 % of (value + IGI + DTA)."""
+    open_value = line["open_value"]
+    igi = open_value * line["rate"]
+    dta = open_value * r.dta_rate("ad_valorem", as_of)
+    iva = r.vat_rate(as_of) * (open_value + igi + dta)
+    return {"igi": igi, "dta": dta, "iva": iva, "tax": igi + dta + iva}
+
+
+def _update_and_surcharges(
+    line: dict, tax: dict, r: Rates, as_of, fine_rate: float, max_months: int
+) -> dict:
+    """Stage 4: INPC update (IGI in time, all taxes expired), surcharges and fine."""
+    expired, import_date = line["expired"], line["import_date"]
     f = r.inpc_factor_table(import_date.reset_index(drop=True), as_of)
     factor = f["inpc_factor"].to_numpy()
-    actualizacion = np.where(expired, tax, igi) * (factor - 1.0)
-
-    n = np.minimum(months_or_fraction(import_date, as_of), int(max_surcharge_months))
+    actualizacion = np.where(expired, tax["tax"], tax["igi"]) * (factor - 1.0)
+    n = np.minimum(months_or_fraction(import_date, as_of), int(max_months))
     n = np.where(expired, n, 0)
     s_sum, s_est = surcharge_rate_sum(import_date, n, r)
-    recargos = np.where(expired, (tax + actualizacion) * s_sum, 0.0)
-    multa = np.where(expired, tax * fine_rate, 0.0)
-    total = tax + actualizacion + recargos + multa
+    recargos = np.where(expired, (tax["tax"] + actualizacion) * s_sum, 0.0)
+    multa = np.where(expired, tax["tax"] * fine_rate, 0.0)
+    return {
+        "inpc": f,
+        "actualizacion": actualizacion,
+        "recargos": recargos,
+        "multa": multa,
+        "total": tax["tax"] + actualizacion + recargos + multa,
+        "months": n,
+        "rate_sum": s_sum,
+        "rate_estimated": s_est,
+    }
 
+
+def _exposure_frame(b, line, tax, upd, r: Rates, as_of, fine_rate: float) -> pd.DataFrame:
+    """Stage 5: the contract's columns, then the working, and the run's attrs."""
+    expired, import_date = line["expired"], line["import_date"]
+    value_mxn, value_usd = line["value_mxn"], line["value_usd"]
     usd_per_mxn = np.divide(
         value_usd, value_mxn, out=np.full_like(value_mxn, np.nan), where=value_mxn > 0
     )
     usd_per_mxn = np.where((value_mxn == 0) & ~np.isnan(value_usd), 0.0, usd_per_mxn)
-    days = days_to_deadline(deadline, as_of)
+    days = days_to_deadline(line["deadline"], as_of)
+    f = upd["inpc"]
 
+    out = pd.DataFrame(index=b.index)
+    out["import_pedimento"] = b["import_pedimento"].astype(str)
+    out["import_line"] = b["import_line"].astype("int64")
+    out["part_number"] = b["part_number"].astype(str)
     out["status"] = np.where(expired, EXPIRED, IN_TIME)
-    out["open"] = opn
-    out["open_value_mxn"] = open_value
-    out["igi"] = igi
-    out["dta"] = dta
-    out["iva"] = iva
-    out["actualizacion"] = actualizacion
-    out["recargos"] = recargos
-    out["multa"] = multa
-    out["total"] = total
-    out["open_value_usd"] = value_usd * share
-    out["total_usd"] = total * usd_per_mxn
+    out["open"] = line["open"]
+    out["open_value_mxn"] = line["open_value"]
+    for c in ("igi", "dta", "iva"):
+        out[c] = tax[c]
+    for c in ("actualizacion", "recargos", "multa", "total"):
+        out[c] = upd[c]
+    out["open_value_usd"] = value_usd * line["share"]
+    out["total_usd"] = upd["total"] * usd_per_mxn
     out["import_date"] = import_date
-    out["deadline"] = deadline
+    out["deadline"] = line["deadline"]
     out["days_to_deadline"] = days.array
     out["bucket"] = bucket(days.reset_index(drop=True)).to_numpy()
     for name in ("material_type", "clave", "origin", "fraccion", "description"):
-        out[name] = col(name, "").astype(object).where(col(name, "").notna(), "").astype(str)
-    out["quantity"] = qty
+        values = _column(b, name, "")
+        out[name] = values.astype(object).where(values.notna(), "").astype(str)
+    out["quantity"] = line["qty"]
     out["value_mxn"] = value_mxn
     out["value_usd"] = value_usd
-    out["igi_rate"] = igi_rate
-    out["prosec_rate"] = prosec_rate
-    out["rate_used"] = rate
-    out["tax"] = tax
+    out["igi_rate"] = line["igi_rate"]
+    out["prosec_rate"] = line["prosec_rate"]
+    out["rate_used"] = line["rate"]
+    out["tax"] = tax["tax"]
     for c in (
         "inpc_month_from",
         "inpc_month_to",
@@ -281,9 +332,9 @@ def exposure(
     out["inpc_before_table"] = (wanted_from < first_month) & import_date.notna().to_numpy()
     # a line entered after as_of has factor 1 whatever the table holds
     out["inpc_estimated"] = out["inpc_estimated"].astype(bool) & (import_date <= as_of).to_numpy()
-    out["surcharge_months"] = n.astype(np.int64)
-    out["surcharge_rate_sum"] = s_sum
-    out["surcharge_rate_estimated"] = s_est & expired
+    out["surcharge_months"] = upd["months"].astype(np.int64)
+    out["surcharge_rate_sum"] = upd["rate_sum"]
+    out["surcharge_rate_estimated"] = upd["rate_estimated"] & expired
     out["fine_rate"] = fine_rate
     out["imported_after_as_of"] = (import_date > as_of).to_numpy()
     out["bucket"] = out["bucket"].astype(bucket(pd.Series([], dtype="float64")).dtype)
@@ -300,41 +351,16 @@ def exposure(
     return out
 
 
-def exposure_for(
-    ledger,
-    as_of,
-    *,
-    fine_rate: float | None = None,
-    rates=None,
-    deadline_rule: str | None = None,
-    use_prosec: bool | None = None,
-    later_imports: bool = True,
-):
-    """Discharge a loaded :class:`Ledger` with cut-off ``as_of`` and value its
-    open lines — the one way the CLI, the notebooks and the monthly report
-    compute exposure.  ``fine_rate``, ``deadline_rule``, ``use_prosec`` (and
-    the OEA option) default to the client's settings.  ``later_imports=False``
-    leaves out import lines dated after ``as_of`` before the discharge — the
-    view "as the ledger stood on that day" that notebooks and reports want
-    when ``as_of`` lies in the past; the default keeps them (flagged
-    ``imported_after_as_of``), as CONTRACT §4 and the ``exposure`` command do.
-    Returns ``(exposure_frame, discharge_result)``."""
-    from immex_nb.discharge import discharge
+def exposure_for(ledger, as_of, **options):
+    """``(exposure_frame, discharge_result)`` of a loaded ledger as of ``as_of``
+    through :class:`immex_nb.run.ClientRun` — the one way every caller wires
+    load → discharge → value.  ``options`` are ClientRun's (``fine_rate``,
+    ``rates``, ``deadline_rule``, ``use_prosec``)."""
+    from immex_nb.run import ClientRun
 
-    settings = getattr(ledger, "settings", None)
-    rule = deadline_rule or getattr(settings, "deadline_rule", "clamp")
-    fr = getattr(settings, "fine_rate", 0.0) if fine_rate is None else fine_rate
-    prosec = bool(getattr(settings, "prosec", True)) if use_prosec is None else use_prosec
-    oea = bool(getattr(settings, "oea", False))
-    as_of = as_timestamp(as_of)
-    imports = ledger.imports
-    if not later_imports:
-        imports = imports.loc[pd.to_datetime(imports["date"]) <= as_of]
-    result = discharge(
-        imports, ledger.exports, ledger.bom, as_of=as_of, deadline_rule=rule, oea=oea
-    )
-    frame = exposure(result.balances, as_of, fine_rate=fr, rates=rates, use_prosec=prosec)
-    return frame, result
+    options.pop("later_imports", None)  # the cut-off always drops later imports now
+    run = ClientRun(ledger, as_of, **options)
+    return run.exposure, run.discharge
 
 
 SUMMARY_DIMENSIONS = {
@@ -400,73 +426,3 @@ def exposure_summary_table(df: pd.DataFrame) -> pd.DataFrame:
     total.update({v: float(df[v].sum()) for v in SUMMARY_VALUES if v in df.columns})
     parts.append(pd.DataFrame([total]))
     return pd.concat(parts, ignore_index=True)
-
-
-def cli_exposure(
-    data_dir,
-    out,
-    *,
-    as_of,
-    fine_rate: float | None = None,
-    rates_dir=None,
-    deadline_rule: str | None = None,
-) -> int:
-    """``immex-nb exposure``: load, discharge with cut-off ``as_of``, value the
-    open lines; write ``exposure.csv``, ``exposure_summary.csv`` and
-    ``manifest.json`` to ``out``."""
-    from immex_nb.load import load
-    from immex_nb.outputs import write_manifest, write_tables
-
-    as_of = as_timestamp(as_of, "--as-of")
-    rates = Rates.load(rates_dir) if rates_dir else resolve(None)
-    ledger = load(data_dir)
-    settings = ledger.settings
-    rule = deadline_rule or settings.deadline_rule
-    fr = settings.fine_rate if fine_rate is None else fine_rate
-    df, _result = exposure_for(ledger, as_of, fine_rate=fr, rates=rates, deadline_rule=rule)
-    summary = exposure_summary_table(df)
-
-    out = Path(out)
-    write_tables({"exposure": df, "exposure_summary": summary}, out)
-    write_manifest(
-        out,
-        "exposure",
-        inputs=[*ledger.sources, *rates.files],
-        parameters={
-            "data_dir": str(data_dir),
-            "as_of": as_of.date().isoformat(),
-            "fine_rate": fr,
-            "deadline_rule": rule,
-            "oea": settings.oea,
-            "rates_dir": rates_dir,
-            "last_inpc_month": rates.last_inpc_month,
-            "inpc_estimated": df.attrs.get("inpc_estimated", False),
-        },
-        row_counts={
-            "exposure": len(df),
-            "exposure_summary": len(summary),
-            "rejects": len(ledger.rejects),
-        },
-    )
-    n_exp = int((df["status"] == EXPIRED).sum())
-    print(
-        f"exposure as of {as_of.date()}: {len(df)} open line(s), {n_exp} expired; "
-        f"total MXN {df['total'].sum():,.2f} (USD {df['total_usd'].sum():,.2f}); "
-        f"expired MXN {df.loc[df['status'] == EXPIRED, 'total'].sum():,.2f}"
-    )
-    if df.attrs.get("inpc_before_table"):
-        print(
-            f"note: {df.attrs['inpc_before_table']} line(s) entered before the INPC table starts "
-            f"({df.attrs['first_inpc_month']}) use its first value, which understates their update; "
-            "extend inpc.csv with --rates DIR (column inpc_before_table)"
-        )
-    if df.attrs.get("inpc_estimated"):
-        print(
-            f"note: INPC after {rates.last_inpc_month} not in the table; the last published value was used (inpc_estimated)"
-        )
-    if len(ledger.rejects):
-        print(
-            f"note: {len(ledger.rejects)} input row(s) rejected and left out (see immex-nb validate)"
-        )
-    print(f"wrote {out / 'exposure.csv'}, {out / 'exposure_summary.csv'}")
-    return 0

@@ -64,10 +64,11 @@ def month_index(dates) -> np.ndarray:
 
 
 def _month_label(idx: np.ndarray) -> np.ndarray:
+    """``YYYY-MM`` of each month index (formatted once per distinct month)."""
     idx = np.asarray(idx, dtype=np.int64)
-    return np.array([f"{i // 12:04d}-{i % 12 + 1:02d}" for i in idx.ravel()], dtype=object).reshape(
-        idx.shape
-    )
+    uniq, inv = np.unique(idx.ravel(), return_inverse=True)
+    labels = np.array([f"{i // 12:04d}-{i % 12 + 1:02d}" for i in uniq], dtype=object)
+    return labels[inv].reshape(idx.shape)
 
 
 def _parse_month(text: str) -> int:

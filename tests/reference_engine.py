@@ -42,7 +42,8 @@ def reference_discharge(
 ):
     """Return (allocations, balances, shortfalls) as lists of dicts."""
     bom_rows = bom.to_dict("records") if bom is not None else []
-    if as_of is not None:
+    if as_of is not None:  # the ledger as it stood that day: both sides cut
+        imports = imports[imports["date"] <= pd.Timestamp(as_of)]
         exports = exports[exports["date"] <= pd.Timestamp(as_of)]
     lots = sorted(
         imports.to_dict("records"), key=lambda r: (r["date"], r["pedimento"], int(r["line"]))

@@ -112,6 +112,8 @@ def batch_once(tmp_path_factory):
         base = tmp_path_factory.mktemp("report_batch")
         data = write_clients(base / "data")
         out = base / "out"
-        result = run_batch(data, [PERIOD], out, workers=2, echo=False, progress=False)
+        result = run_batch(
+            data, [PERIOD], out, workers=2, language="en", echo=False, progress=False
+        )
         _BATCH.update(data=data, out=out, result=result)
     return _BATCH["data"], _BATCH["out"], _BATCH["result"]

@@ -424,23 +424,22 @@ def test_lines_imported_after_as_of_are_flagged_or_left_out():
     assert len(exposure(b, "2025-07-15", include_later_imports=False)) == 1
 
 
-def test_exposure_for_can_show_the_ledger_as_it_stood(tmp_path):
+def test_the_ledger_as_it_stood_leaves_later_imports_out(tmp_path):
     """As of 2025-04-30 P-1 (2022) and P-2 (2025-03-10) are in the ledger; a
-    third line entered 2025-06-01 is not yet.  ``later_imports=False`` leaves
-    it out of the discharge itself (balances and exposure); the default keeps
-    it, open and flagged, as the contract's ``exposure`` command does."""
-    from immex_nb.exposure import exposure_for
+    third line entered 2025-06-01 is not yet: the cut-off (docs/rules/discharge.md)
+    leaves it out of the discharge itself, so of balances and exposure alike."""
     from immex_nb.load import load
+    from immex_nb.run import ClientRun
 
     folder = _client(tmp_path / "acme")
     with open(folder / "imports.csv", "a", encoding="utf-8") as fh:
         fh.write("25 47 3420 5000002,1,IN,2025-06-01,P-2,5,1000,20000,KOR,MP,0.15,\n")
-    ledger = load(folder)
-    kept, kept_result = exposure_for(ledger, "2025-04-30")
-    asof, asof_result = exposure_for(ledger, "2025-04-30", later_imports=False)
-    assert len(kept_result.balances) == 3 and len(asof_result.balances) == 2
-    assert kept["imported_after_as_of"].sum() == 1
-    assert not asof["imported_after_as_of"].any() and len(asof) == 2
+    run = ClientRun(load(folder), "2025-04-30")
+    assert len(run.discharge.balances) == 2 and len(run.exposure) == 2
+    assert "25 47 3420 5000002" not in set(run.discharge.balances["import_pedimento"])
+    assert not run.exposure["imported_after_as_of"].any()
+    later = ClientRun(load(folder), "2025-06-01")
+    assert len(later.discharge.balances) == 3
 
 
 def test_inpc_flags_before_the_table_and_not_for_later_imports():

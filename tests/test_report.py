@@ -1,6 +1,6 @@
 """The monthly report batch (CONTRACT §6) on two small clients and a broken one.
 
-The batch runs the real template (``notebooks/monthly_report.ipynb``) once
+The batch runs the real template (``immex_nb/notebooks/monthly_report.ipynb``) once
 for the module (see ``report_helpers``: clients, worked numbers); the tests
 read what it left in ``OUT``.  Unit tests cover names, the swap into place and
 the template check without a kernel.
@@ -154,32 +154,28 @@ def test_kpis_json_equals_the_package_computation(batch):
 def test_annex_has_one_formatted_sheet_per_table(batch):
     import openpyxl
 
+    from immex_nb.report.annex import sheet_title
+    from immex_nb.text import t
+
     _, out, _ = batch
     wb = openpyxl.load_workbook(out / "acme" / PERIOD / "annex.xlsx")
-    assert wb.sheetnames[0] == "About"
-    for name in (
-        "Headline KPIs",
-        "Open balances",
-        "Expiring 90 days",
-        "Exposure",
-        "Savings",
-        "T-MEC 2.5",
-        "Rejects",
-    ):
-        assert name in wb.sheetnames, name
-    ws = wb["Open balances"]
+    lang = "es" if wb.sheetnames[0] == sheet_title("index", "es") else "en"
+    assert wb.sheetnames[0] == sheet_title("index", lang)
+    for key in ("saldos", "descargos", "vencimientos", "exposicion", "ahorro", "rechazos"):
+        assert sheet_title(key, lang) in wb.sheetnames, key
+    ws = wb[sheet_title("saldos", lang)]
     assert ws.freeze_panes == "A2"
     assert ws["A1"].font.bold
     header = [c.value for c in ws[1]]
-    assert header[:2] == ["import_pedimento", "import_line"]
+    assert header[:2] == [t("annex.h.pedimento", lang), t("annex.h.partida", lang)]
     col = {h: i + 1 for i, h in enumerate(header)}
     values = {
-        ws.cell(r, col["import_pedimento"]).value: ws.cell(r, col["open_value_mxn"])
+        ws.cell(r, 1).value: ws.cell(r, col[t("annex.h.valor_saldo_mxn", lang)])
         for r in range(2, ws.max_row + 1)
     }
     assert values["24 47 3420 4000001"].value == pytest.approx(5_000)
     assert values["24 47 3420 4000001"].number_format == "#,##0.00"
-    assert ws.cell(2, col["deadline"]).number_format == "yyyy-mm-dd"
+    assert ws.cell(2, col[t("annex.h.fecha_limite", lang)]).number_format == "yyyy-mm-dd"
     assert ws.max_row == 1 + 4  # the four open lines
 
 
@@ -432,8 +428,8 @@ def test_data_quality_table_shows_one_line_per_column(batch):
 
 
 def test_report_cli_passes_template_to_run_batch(tmp_path, monkeypatch, capsys):
-    from immex_nb import report as report_pkg
     from immex_nb.cli import main
+    from immex_nb.commands import report as report_pkg
 
     data = write_clients(tmp_path / "data")
     out = tmp_path / "out"
@@ -479,7 +475,7 @@ def demo_calls(monkeypatch, tmp_path):
     recorders: ``calls["batch"]`` = (root, periods) per run, ``calls["write"]``
     = roots the generator was asked to fill (it writes the gamma client)."""
     import immex_nb.samples.demo
-    from immex_nb.report import demo as demo_mod
+    from immex_nb.commands import demo as demo_mod
 
     calls = {"batch": [], "write": []}
 
@@ -503,13 +499,21 @@ def demo_calls(monkeypatch, tmp_path):
     return calls
 
 
+def cli_demo(data_root, out, months=3):
+    """``immex-nb demo --data DATA_ROOT --out OUT --months N`` (its exit code)."""
+    from argparse import Namespace
+
+    from immex_nb.commands import demo
+
+    args = Namespace(data=data_root, out=out, months=months, workers=None, template=None)
+    return demo.run(args)
+
+
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def test_demo_refuses_a_mistyped_folder_and_creates_nothing(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     typo = tmp_path / "dat" / "demo"
     with pytest.raises(ImmexError, match=r"dat/demo does not exist.*imports\.csv"):
         cli_demo(typo, tmp_path / "out")
@@ -518,8 +522,6 @@ def test_demo_refuses_a_mistyped_folder_and_creates_nothing(demo_calls, tmp_path
 
 
 def test_demo_refuses_one_client_folder_and_leaves_it_alone(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     data = write_clients(tmp_path / "data")
     before = _tree(data)
     with pytest.raises(ImmexError, match="one client's folder"):
@@ -541,7 +543,6 @@ def test_demo_finds_clients_in_any_capitals_and_workbooks(demo_calls, tmp_path):
     import pandas as pd
     from report_helpers import ACME_EXPORTS, ACME_IMPORTS
 
-    from immex_nb.report import cli_demo
     from immex_nb.report.demo import client_folders
 
     root = tmp_path / "clients"
@@ -565,8 +566,6 @@ def test_demo_finds_clients_in_any_capitals_and_workbooks(demo_calls, tmp_path):
 
 
 def test_demo_writes_only_the_missing_default_folder(demo_calls, tmp_path):
-    from immex_nb.report import cli_demo
-
     repo = demo_calls["repo"]
     # "data/demo" from the repository = the default location: generated once
     assert cli_demo("data/demo", tmp_path / "out") == 0

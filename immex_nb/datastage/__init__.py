@@ -14,7 +14,7 @@ layout-exact synthetic requests for tests and demos live in
 
 from __future__ import annotations
 
-from immex_nb.datastage.compulsa import ISSUES, cli_compulsa, compulsa, compulsa_summary
+from immex_nb.datastage.compulsa import ISSUES, compulsa, compulsa_summary
 from immex_nb.datastage.layouts import HEADERS, RECORD_TYPES
 from immex_nb.datastage.reader import DataStage, full_pedimento, read_datastage
 
@@ -23,7 +23,6 @@ __all__ = [
     "ISSUES",
     "RECORD_TYPES",
     "DataStage",
-    "cli_compulsa",
     "compulsa",
     "compulsa_summary",
     "full_pedimento",

@@ -35,12 +35,11 @@ in the currency compared.  When Anexo 24 carries no fracción for a pedimento
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from immex_nb.datastage.reader import DataStage, lookup, read_datastage
+from immex_nb.datastage.reader import DataStage, lookup
 
 ISSUES = (
     "missing_in_datastage",
@@ -419,58 +418,3 @@ def compulsa_summary(findings: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def cli_compulsa(data_dir: str | Path, datastage_path: str | Path, out: str | Path) -> int:
-    """``immex-nb compulsa DATA_DIR DATASTAGE_PATH --out OUT_DIR``.
-
-    Writes ``compulsa.csv``, ``compulsa_summary.csv``, ``datastage_findings.csv``
-    (data quality of the Data Stage itself), ``datastage_rejects.csv`` and
-    ``manifest.json``.  Exit code 0 when Anexo 24 and the Data Stage agree, 1
-    when there is any difference (as ``validate`` returns 1 when rows are
-    rejected), 2 (raised as ImmexError) when an input is unusable.
-    """
-    from immex_nb import load
-    from immex_nb.datastage.views import data_quality
-    from immex_nb.outputs import write_csv, write_manifest
-
-    ledger = load(data_dir)
-    ds = read_datastage(datastage_path)
-    findings = compulsa(ledger.imports, ledger.exports, ds)
-    summary = compulsa_summary(findings)
-    quality = data_quality(ds)
-    out = Path(out)
-    write_csv(findings, out / "compulsa.csv")
-    write_csv(summary, out / "compulsa_summary.csv")
-    write_csv(quality, out / "datastage_findings.csv")
-    write_csv(ds.rejects, out / "datastage_rejects.csv")
-    write_manifest(
-        out,
-        "compulsa",
-        inputs=[*getattr(ledger, "sources", []), *ds.sources],
-        parameters={
-            "data_dir": data_dir,
-            "datastage": datastage_path,
-            "qty_tolerance": 0.001,
-            "value_tolerance": 1.0,
-            "date_tolerance_days": 0,
-        },
-        row_counts={
-            "compulsa": len(findings),
-            "datastage_findings": len(quality),
-            "datastage_rejects": len(ds.rejects),
-            "datastage_pedimentos": int(ds.index["is_latest"].sum()),
-        },
-    )
-    lo, hi = ds.period()
-    period = f"{lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None else "no Resumen"
-    print(f"compulsa {data_dir} vs {datastage_path} ({period}): {len(findings)} difference(s)")
-    for r in summary.itertuples(index=False):
-        if r.findings:
-            print(f"  {r.issue:<22} {r.findings:>5} finding(s) on {r.pedimentos} pedimento(s)")
-    if len(quality):
-        print(
-            f"  Data Stage data quality: {len(quality)} finding(s), {len(ds.rejects)} rejected line(s)"
-        )
-    print(f"  written to {out}")
-    return 1 if len(findings) else 0

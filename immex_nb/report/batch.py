@@ -18,21 +18,36 @@ the template notebook with papermill, parameters ``client="acme"``,
 
 Rules, in the order they are applied:
 
-1. **Names.** A client is a folder name.  Names with a path separator,
+1. **Up front.** Periods (``Period.parse``: years 1990–2080), client names,
+   the template's parameters, languages and ``OUT`` are checked before anything
+   runs: ``OUT`` must be a folder the batch can write (one line, exit 2), and
+   it is locked (``OUT/.immex-nb.lock``, ``fcntl.flock``) — a second batch into
+   the same ``OUT`` refuses, naming the run that holds it (pid, host, start).
+2. **Names.** A client is a folder name.  Names with a path separator,
    ``..``, a leading dot, control characters or that resolve outside ``OUT``
    are refused (``ImmexError`` for names given with ``--client``; a folder
    found under ``DATA_ROOT`` with such a name is listed as failed, never run).
-2. **Parameters.** The template's parameters are read with
+3. **Parameters.** The template's parameters are read with
    ``papermill.inspect_notebook``; a parameter the batch would pass that the
    template does not declare stops the batch before anything runs.
-3. **Isolation.** Each client-month runs in a worker process
-   (``ProcessPoolExecutor``, ``workers`` default ``min(2, cpu count)``) that
-   starts its own kernel; an exception, a failing cell or a crashed worker
-   marks that client-month failed and the others go on.
-4. **Atomicity.** A client-month is written into ``OUT/<client>/.<period>.tmp-*``
+   ``language`` is ``--lang``, else the client's ``language`` setting, else
+   ``es`` (:func:`immex_nb.text.resolve_lang`).
+4. **Isolation.** Each client-month starts its own kernel (papermill), so a
+   report never sees another report's state.  One worker (the default) runs
+   them one after the other in this process; ``workers=N`` runs them on a
+   local ``dask.distributed`` cluster of N single-threaded worker processes;
+   ``scheduler=ADDRESS`` submits them to an existing Dask cluster
+   (docs/batch.md).  An exception, a failing cell, a dead kernel or a lost
+   worker (after Dask's retries) marks that client-month failed and the
+   others go on; the index is always written.
+5. **No strays.** Kernels die with the process that started them (Linux
+   ``PR_SET_PDEATHSIG`` plus a parent-pid watchdog), and Dask's local worker
+   processes die with the batch: ``kill -9`` of the batch leaves nothing
+   running and nothing more is written into ``OUT``.
+6. **Atomicity.** A client-month is written into ``OUT/<client>/.<period>.tmp-*``
    and swapped into ``OUT/<client>/<period>`` with ``os.rename`` only when
    complete; a rerun replaces the whole folder (no stale files survive).
-5. **Exit code.** ``BatchResult.exit_code`` is 1 if any client-month failed,
+7. **Exit code.** ``BatchResult.exit_code`` is 1 if any client-month failed,
    else 0.
 
 The notebook writes ``kpis.json`` and ``annex.xlsx`` itself, from the same
@@ -42,15 +57,16 @@ displays, so the report, the annex and the index can never disagree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import sys
-import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,10 +79,13 @@ TEMPLATE_NAME = "monthly_report.ipynb"
 BATCH_PARAMETERS = ("client", "period", "data_dir", "language", "previous_period", "output_dir")
 #: files a successful client-month must contain
 REQUIRED_OUTPUTS = ("report.ipynb", "report.html", "annex.xlsx", "kpis.json")
-LANGUAGES = ("en", "es")
 CELL_TIMEOUT_S = 600
 #: kernels' own messages (ipykernel warnings, crashes) of the last run, in OUT
 LOG_NAME = ".report-kernels.log"
+#: start each report's kernel while the previous report runs (IMMEX_NB_WARM_KERNELS=0: off)
+WARM_KERNELS = os.environ.get("IMMEX_NB_WARM_KERNELS", "1") != "0"
+#: the lock a running batch holds on OUT
+LOCK_NAME = ".immex-nb.lock"
 _TMP_MARK = ".tmp-"
 _OLD_MARK = ".old-"
 
@@ -173,7 +192,9 @@ class Task:
     data_dir: str  # the client's folder (absolute)
     out: str  # OUT (absolute)
     template: str
-    language: str = "en"
+    language: str = "es"
+    pdf: bool = False
+    kernel_log: str = ""  # where the kernel's own messages go (OUT/.report-kernels.log)
 
 
 @dataclass
@@ -191,6 +212,7 @@ class BatchResult:
     out: Path
     results: list[TaskResult] = field(default_factory=list)
     seconds: float = 0.0
+    dashboard: str | None = None  # the Dask dashboard's address, when there was one
 
     @property
     def failed(self) -> list[TaskResult]:
@@ -209,41 +231,231 @@ class BatchResult:
         return self.out / "index.html"
 
 
-# --------------------------------------------------------------------------- worker side
+# --------------------------------------------------------------------------- kernels
 
-_KERNEL_SPEC_DIR = "IMMEX_NB_KERNEL_DIR"
-
-
-def _worker_init(kernel_dir: str | None, log_path: str | None = None) -> None:
-    """Put our own ``python3`` kernel spec (this interpreter) first on
-    JUPYTER_PATH, so a user-level spec pointing at another Python cannot hijack
-    the run; send the kernels' chatter (they inherit this process's stderr) to
-    ``log_path`` instead of the terminal; import the heavy modules once."""
-    if log_path:
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+#: Run as ``python -c`` by every report kernel before ipykernel starts: send the
+#: kernel's own messages (ipykernel warnings, crashes) to the batch's log, die
+#: with the process that started it (``PR_SET_PDEATHSIG`` on Linux, and a
+#: parent-pid watchdog everywhere), and skip ``rfc3987_syntax``, which
+#: jsonschema (pulled in by plotly.io → nbformat) imports only to validate IRI
+#: formats nobody asks for and which builds a grammar at import (≈1 s).
+#: A *spare* kernel (``IMMEX_NB_KERNEL_SPARE`` set) imports the template's usual
+#: modules, then waits for one line on its stdin naming its connection file and
+#: working folder (or exits after ``SPARE_IDLE_S``, or when the pipe closes): it starts while the previous
+#: report runs, so the next report finds a kernel that is up and has paid its
+#: imports — a fresh process all the same, that no report has run in.
+_KERNEL_BOOT = r"""
+import os, sys, threading, time
+log = os.environ.pop("IMMEX_NB_KERNEL_LOG", "")
+spare = os.environ.pop("IMMEX_NB_KERNEL_SPARE", "")
+preload = os.environ.pop("IMMEX_NB_KERNEL_PRELOAD", "")
+idle = float(os.environ.pop("IMMEX_NB_KERNEL_IDLE", "120") or 120)
+if log:
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    if kernel_dir:
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(
-            p for p in (kernel_dir, os.environ.get("JUPYTER_PATH")) if p
+    except OSError:
+        pass
+ppid = int(os.environ.pop("IMMEX_NB_KERNEL_PARENT", "0") or 0) or os.getppid()
+if sys.platform.startswith("linux"):
+    try:
+        import ctypes, signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except Exception:
+        pass
+if os.getppid() != ppid:
+    os._exit(1)
+def _watch():
+    while True:
+        time.sleep(0.25)
+        if os.getppid() != ppid:
+            os._exit(1)
+threading.Thread(target=_watch, name="immex-nb-parent-watch", daemon=True).start()
+sys.modules.setdefault("rfc3987_syntax", None)
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
+if spare:
+    import importlib, json, select
+    for name in filter(None, preload.split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    ready, _, _ = select.select([0], [], [], idle)
+    line = os.read(0, 1 << 16).decode("utf-8") if ready else ""
+    if not line.strip():
+        os._exit(0)
+    info = json.loads(line)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.chdir(info["cwd"])
+    sys.argv[1:] = info["argv"]
+sys.argv[0] = "ipykernel_launcher"
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+#: what a spare kernel imports while it waits (the template's usual imports)
+SPARE_PRELOAD = (
+    "numpy",
+    "pandas",
+    "ipykernel.kernelapp",
+    "IPython.display",
+    "plotly.graph_objects",
+    "plotly.io",
+    "immex_nb",
+    "immex_nb.report.render",
+    "immex_nb.report.annex",
+    "immex_nb.report.sections",
+)
+#: a spare kernel nobody took ends itself after this many seconds
+SPARE_IDLE_S = 120
+
+_SPARE_LOCK = threading.Lock()
+_SPARE: dict = {}
+
+
+def _kernel_env(log_path: str) -> dict[str, str]:
+    env = {"IMMEX_NB_KERNEL_PARENT": str(os.getpid())}
+    if log_path:
+        env["IMMEX_NB_KERNEL_LOG"] = log_path
+    return env
+
+
+def _start_spare(log_path: str) -> None:
+    """Start the next report's kernel now (it imports, then waits for its line on stdin)."""
+    import subprocess
+    import tempfile
+
+    from jupyter_client.launcher import launch_kernel
+
+    env = dict(os.environ)
+    env.update(_kernel_env(log_path))
+    env.update(
+        IMMEX_NB_KERNEL_SPARE="1",
+        IMMEX_NB_KERNEL_PRELOAD=",".join(SPARE_PRELOAD),
+        IMMEX_NB_KERNEL_IDLE=str(SPARE_IDLE_S),
+    )
+    try:
+        popen = launch_kernel(
+            [sys.executable, "-c", _KERNEL_BOOT],
+            stdin=subprocess.PIPE,
+            env=env,
+            cwd=tempfile.gettempdir(),
         )
+    except OSError:
+        return
+    with _SPARE_LOCK:
+        old = dict(_SPARE)
+        _SPARE.clear()
+        _SPARE.update(popen=popen, log=log_path, started=time.monotonic())
+    if old:
+        _discard_spare(old)
+
+
+def _take_spare(log_path: str) -> dict | None:
+    with _SPARE_LOCK:
+        spare = dict(_SPARE)
+        _SPARE.clear()
+    if not spare:
+        return None
+    fresh = time.monotonic() - spare["started"] < SPARE_IDLE_S - 5
+    if spare["log"] != log_path or spare["popen"].poll() is not None or not fresh:
+        _discard_spare(spare)
+        return None
+    return spare
+
+
+def _discard_spare(spare: dict | None = None) -> None:
+    """End the spare kernel (this process's, when none is given)."""
+    if spare is None:
+        with _SPARE_LOCK:
+            spare = dict(_SPARE)
+            _SPARE.clear()
+    if not spare:
+        return
+    popen = spare["popen"]
+    if popen.poll() is None:
+        popen.kill()
+        with contextlib.suppress(Exception):
+            popen.wait(timeout=10)
+    with contextlib.suppress(OSError):
+        popen.stdin.close()
+
+
+def _kernel_manager_class(log_path: str, warm: bool = False):
+    """A jupyter_client kernel manager whose ``python3`` kernel is this
+    interpreter started through :data:`_KERNEL_BOOT` — never a user-level
+    kernel spec pointing at another Python — with its messages sent to
+    ``log_path``.  ``warm``: take the spare kernel when there is one, and
+    start the next."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec
+
+    env = _kernel_env(log_path)
+
+    class ReportKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-c", _KERNEL_BOOT, "-f", "{connection_file}"],
+                    display_name="Python 3 (immex-nb report)",
+                    language="python",
+                    env=env,
+                )
+            return self._kernel_spec
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            spare = _take_spare(log_path) if warm else None
+            if warm:
+                _start_spare(log_path)
+            cwd = str(kw.get("cwd") or os.getcwd())
+            popen = spare["popen"] if spare else None
+            if popen is not None:
+                line = json.dumps({"cwd": cwd, "argv": list(kernel_cmd[3:])}) + "\n"
+                try:
+                    popen.stdin.write(line.encode("utf-8"))
+                    popen.stdin.close()
+                except OSError:  # it died meanwhile
+                    _discard_spare(spare)
+                    popen = None
+            if popen is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            prov = self.provisioner
+            prov.process = popen
+            prov.pid = popen.pid
+            try:
+                prov.pgid = os.getpgid(popen.pid)
+            except OSError:
+                prov.pgid = None
+            prov.cwd = cwd
+            self._reconcile_connection_info(prov.connection_info)
+
+    return ReportKernelManager
+
+
+_PREPARED = False
+
+
+def _prepare_process() -> None:
+    """Once per process that runs reports (this one, or a Dask worker): quiet
+    papermill's and traitlets' loggers and pay the heavy imports once."""
+    global _PREPARED
+    if _PREPARED:
+        return
     import logging
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
+    import jupyter_client  # noqa: F401
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
+    import plotly.offline  # noqa: F401
 
-
-def _write_kernel_spec(folder: Path) -> None:
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    target = folder / "kernels" / "python3"
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    _PREPARED = True
 
 
 def _one_line(text: object, limit: int = 400) -> str:
@@ -272,21 +484,25 @@ def _input_hashes(data_dir: Path) -> dict[str, str]:
     return hashes
 
 
-def _client_title(stage: Path, client: str, period: str) -> str:
+def _client_name(stage: Path, client: str) -> str:
     try:
         k = json.loads((stage / "kpis.json").read_text(encoding="utf-8"))
-        name = k.get("client_name") or client
+        return str(k.get("client_name") or client)
     except (OSError, ValueError, AttributeError):
-        name = client
-    return f"{name} — monthly IMMEX report {period}"
+        return client
+
+
+# --------------------------------------------------------------------------- one client-month
 
 
 def run_task(task: Task) -> TaskResult:
     """Run one client-month into a staging folder, then swap it into place."""
+    _prepare_process()
     import papermill as pm
 
     from immex_nb.outputs import write_text
     from immex_nb.report.render import notebook_to_html
+    from immex_nb.text import t
 
     t0 = time.perf_counter()
     client_out = Path(task.out) / task.client
@@ -305,6 +521,7 @@ def run_task(task: Task) -> TaskResult:
     }
     status, reason = "ok", ""
     timings: dict[str, float] = {}
+    required = list(REQUIRED_OUTPUTS) + (["report.pdf"] if task.pdf else [])
     try:
         try:
             pm.execute_notebook(
@@ -318,22 +535,37 @@ def run_task(task: Task) -> TaskResult:
                 request_save_on_cell_execute=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 cwd=str(stage),
+                kernel_manager_class=_kernel_manager_class(task.kernel_log, warm=WARM_KERNELS),
             )
         except Exception as exc:  # a failing cell, a dead kernel …
             status, reason = "failed", _execution_reason(exc)
         timings["notebook_s"] = round(time.perf_counter() - t0, 3)
+        name = _client_name(stage, task.client)
         if status == "ok":
             t1 = time.perf_counter()
             try:
-                html = notebook_to_html(
-                    stage / "report.ipynb", title=_client_title(stage, task.client, task.period)
-                )
+                title = t("batch.html_title", task.language, name=name, period=task.period)
+                html = notebook_to_html(stage / "report.ipynb", title=title)
                 write_text(stage / "report.html", html)
             except Exception as exc:
                 status, reason = "failed", "HTML export failed: " + _execution_reason(exc)
             timings["html_s"] = round(time.perf_counter() - t1, 3)
+        if status == "ok" and task.pdf:
+            t1 = time.perf_counter()
+            try:
+                from immex_nb.report.pdf import write_pdf
+
+                write_pdf(
+                    stage / "report.html",
+                    stage / "report.pdf",
+                    header=f"{name} · {task.period}",
+                    lang=task.language,
+                )
+            except Exception as exc:
+                status, reason = "failed", "PDF export failed: " + _execution_reason(exc)
+            timings["pdf_s"] = round(time.perf_counter() - t1, 3)
         if status == "ok":
-            missing = [f for f in REQUIRED_OUTPUTS if not (stage / f).is_file()]
+            missing = [f for f in required if not (stage / f).is_file()]
             if missing:
                 status, reason = "failed", f"the template did not write {', '.join(missing)}"
         elapsed = time.perf_counter() - t0
@@ -385,6 +617,91 @@ def _swap_into_place(stage: Path, final: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- OUT: writable, locked
+
+
+def check_out(out: str | os.PathLike) -> Path:
+    """Create ``out`` if needed and make sure files can be written in it;
+    else raise a one-line :class:`ImmexError` (every command that writes into
+    an ``OUT`` calls this before doing any work)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ImmexError(f"output folder {out} is a file, not a folder; pass a folder for --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = _mkstemp(out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ImmexError(
+            f"output folder {out} cannot be written ({why}); pass a folder you can write to for --out"
+        ) from None
+    return out
+
+
+def _mkstemp(folder: Path) -> tuple[int, str]:
+    import tempfile
+
+    return tempfile.mkstemp(prefix=".immex-nb-probe-", dir=folder)
+
+
+@contextlib.contextmanager
+def lock_out(out: Path, command: str = "report") -> Iterator[Path]:
+    """Hold ``OUT/.immex-nb.lock`` (``fcntl.flock``, released by the kernel
+    when this process ends, however it ends) while the block runs.  Another
+    run holding it → :class:`ImmexError` naming that run (pid, host, start
+    time).  Where ``fcntl`` does not exist (Windows) the lock is skipped."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield out
+        return
+    path = out / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise ImmexError(
+            f"output folder {out} cannot be locked ({exc.strerror or exc}); pass a folder you can write to for --out"
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImmexError(
+                f"output folder {out} is in use by another immex-nb run ({_holder(fd)}); "
+                "wait for it to finish or pass another --out"
+            ) from None
+        info = {
+            "command": command,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)
+        try:
+            yield out
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    try:
+        raw = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+        info = json.loads(raw)
+        return (
+            f"immex-nb {info.get('command', '?')}, pid {info.get('pid', '?')} on "
+            f"{info.get('host', '?')}, started {info.get('started_utc', '?')}"
+        )
+    except (OSError, ValueError, AttributeError):
+        return "a run that has not said who it is yet"
+
+
 # --------------------------------------------------------------------------- main side
 
 
@@ -414,6 +731,28 @@ def _clean_stale(client_out: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def client_language(folder: Path) -> str | None:
+    """The client's ``language`` setting, or None.  Read defensively: from the
+    settings when they know the key, else straight from ``client.toml``; an
+    unreadable file gives None (the report itself says what is wrong)."""
+    try:
+        from immex_nb.settings import read_settings
+
+        lang = getattr(read_settings(folder), "language", None)
+        if lang:
+            return str(lang)
+    except Exception:
+        pass
+    try:
+        import tomllib
+
+        raw = tomllib.loads((folder / "client.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    lang = raw.get("language") if isinstance(raw, dict) else None
+    return str(lang) if isinstance(lang, str) and lang.strip() else None
+
+
 def run_batch(
     data_root: str | os.PathLike,
     periods: Sequence[str],
@@ -421,31 +760,42 @@ def run_batch(
     clients: Sequence[str] | None = None,
     workers: int | None = None,
     *,
+    scheduler: str | None = None,
     template: str | os.PathLike | None = None,
-    language: str = "en",
+    language: str | None = None,
+    pdf: bool = False,
     progress: bool | None = None,
     echo: bool = True,
 ) -> BatchResult:
     """Run the report template for every client × period (CONTRACT §6).
 
-    ``clients`` restricts the run to those folder names; ``workers`` is the
-    number of worker processes (default ``min(2, cpu count)``); ``template``
+    ``clients`` restricts the run to those folder names.  ``workers`` (default
+    1) is the number of reports run at once: 1 runs them here, one after the
+    other; N > 1 starts a local Dask cluster of N single-threaded worker
+    processes; ``scheduler`` (``tcp://host:8786``) submits them to an existing
+    Dask cluster instead (``workers`` is then ignored).  ``language`` is
+    ``es``/``en`` for every report (default: each client's ``language``
+    setting, else ``es``); ``pdf`` also writes ``report.pdf``.  ``template``
     overrides the notebook (default :func:`default_template`); ``progress``
     shows a tqdm bar (default: when stderr is a terminal).  Raises
     :class:`ImmexError` (before running anything) for an unusable data root,
-    period, client name or template; failures of single client-months are in
-    the result, never raised.
+    period, client name, language, template or ``OUT``, or an ``OUT`` another
+    run holds; failures of single client-months are in the result, never
+    raised.
     """
+    from immex_nb.text import check_lang, resolve_lang
+
     t0 = time.perf_counter()
     root = Path(data_root)
     out_dir = Path(out)
-    if language not in LANGUAGES:
-        raise ImmexError(f"language {language!r} is not supported; use one of {list(LANGUAGES)}")
+    if language is not None:
+        check_lang(language)
+    if workers is not None and workers < 1:
+        raise ImmexError(f"workers must be at least 1 (got {workers})")
     periods = list(dict.fromkeys(str(p).strip() for p in periods))
     if not periods:
         raise ImmexError("no period given; use --period YYYY-MM (repeatable)")
-    for p in periods:
-        Period.parse(p)
+    periods = sorted(str(Period.parse(p)) for p in periods)
     found, bad_found = discover_clients(root)
     if clients:
         names = list(dict.fromkeys(clients))
@@ -464,91 +814,180 @@ def run_batch(
                 f"no client folders under {root}; expected one folder per client (e.g. {root}/acme/imports.csv)"
             )
     template_path = Path(template) if template is not None else default_template()
-    check_template_parameters(template_path)
+    if not template_path.is_file():
+        raise ImmexError(f"report template {template_path} does not exist")
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out(out_dir)
     for name in names:
         validate_client_name(name, out_dir)
     out_abs = out_dir.resolve()
-    tasks = [
-        Task(
-            name,
-            p,
-            str((root / name).resolve()),
-            str(out_abs),
-            str(template_path.resolve()),
-            language,
-        )
-        for name in names
-        for p in sorted(periods)
-    ]
+    log_path = out_abs / LOG_NAME
     result = BatchResult(out=out_dir)
-    for name, why in bad_found:
-        for p in sorted(periods):
-            result.results.append(TaskResult(name, p, "failed", f"folder name not allowed: {why}"))
-    for name in names:
-        _clean_stale(out_abs / name)
-
-    n_workers = max(1, min(workers or min(2, os.cpu_count() or 1), len(tasks) or 1))
-    if echo:
-        print(
-            f"immex-nb report: {len(names)} client(s) × {len(periods)} period(s) = {len(tasks)} report(s), "
-            f"{n_workers} worker(s) → {out_dir}",
-            file=sys.stderr,
-        )
-    with tempfile.TemporaryDirectory(prefix="immex-nb-kernel-") as kdir:
-        _write_kernel_spec(Path(kdir))
-        log_path = out_abs / LOG_NAME
+    with lock_out(out_abs):
+        check_template_parameters(template_path)
+        tasks = []
+        for name in names:
+            try:
+                lang = resolve_lang(language, client_language(root / name))
+            except ImmexError as exc:
+                for p in periods:
+                    result.results.append(TaskResult(name, p, "failed", str(exc)))
+                continue
+            for p in periods:
+                tasks.append(
+                    Task(
+                        name,
+                        p,
+                        str((root / name).resolve()),
+                        str(out_abs),
+                        str(template_path.resolve()),
+                        lang,
+                        pdf,
+                        str(log_path),
+                    )
+                )
+        for name, why in bad_found:
+            for p in periods:
+                result.results.append(
+                    TaskResult(name, p, "failed", f"folder name not allowed: {why}")
+                )
+        for name in names:
+            _clean_stale(out_abs / name)
         log_path.unlink(missing_ok=True)
-        result.results.extend(_execute(tasks, n_workers, kdir, str(log_path), progress))
-    result.results.sort(key=lambda r: (r.client, r.period))
 
-    from immex_nb.report.index import write_index
+        n_workers = 1 if scheduler else max(1, min(workers or 1, len(tasks) or 1))
+        where = f"Dask cluster {scheduler}" if scheduler else f"{n_workers} worker(s)"
+        if echo:
+            print(
+                f"immex-nb report: {len(names)} client(s) × {len(periods)} period(s) = "
+                f"{len(tasks)} report(s), {where} → {out_dir}",
+                file=sys.stderr,
+            )
+        try:
+            if scheduler or n_workers > 1:
+                done = _execute_dask(tasks, n_workers, scheduler, progress, echo, result)
+            else:
+                done = _execute_here(tasks, progress)
+            result.results.extend(done)
+        finally:
+            # attempts of a lost worker may have left staging folders; nothing runs now
+            for name in names:
+                _clean_stale(out_abs / name)
+        result.results.sort(key=lambda r: (r.client, r.period))
 
-    write_index(out_dir, result.results)
+        from immex_nb.report.index import write_index
+
+        write_index(out_dir, result.results)
     result.seconds = round(time.perf_counter() - t0, 3)
     if echo:
         _print_summary(result)
     return result
 
 
-def _execute(
-    tasks: list[Task], n_workers: int, kernel_dir: str, log_path: str | None, progress: bool | None
-) -> list[TaskResult]:
-    import multiprocessing
-
+def _bar(total: int, progress: bool | None):
     from tqdm import tqdm
+
+    disable = None if progress is None else not progress
+    return tqdm(total=total, desc="reports", unit="report", disable=disable, file=sys.stderr)
+
+
+def _note(bar, r: TaskResult) -> None:
+    bar.set_postfix_str(f"{r.client} {r.period} {r.status}", refresh=False)
+    bar.update(1)
+
+
+def _lost(task: Task, why: str) -> TaskResult:
+    folder = Path(task.out) / task.client / task.period
+    return TaskResult(
+        task.client,
+        task.period,
+        "failed",
+        why,
+        folder=str(folder) if folder.is_dir() else None,
+    )
+
+
+def _execute_here(tasks: list[Task], progress: bool | None) -> list[TaskResult]:
+    """One worker: the reports one after the other in this process (each in
+    its own kernel)."""
+    results: list[TaskResult] = []
+    if WARM_KERNELS and tasks:
+        _start_spare(tasks[0].kernel_log)  # warms while papermill reads the template
+    try:
+        with _bar(len(tasks), progress) as bar:
+            for task in tasks:
+                try:
+                    r = run_task(task)
+                except Exception as exc:  # outside the notebook: a full disk, …
+                    r = _lost(task, "error: " + _execution_reason(exc))
+                results.append(r)
+                _note(bar, r)
+    finally:
+        _discard_spare()  # the kernel started for a next report that is not coming
+    return results
+
+
+def _execute_dask(
+    tasks: list[Task],
+    n_workers: int,
+    scheduler: str | None,
+    progress: bool | None,
+    echo: bool,
+    result: BatchResult,
+) -> list[TaskResult]:
+    """The reports as futures on a Dask cluster: a local one of ``n_workers``
+    single-threaded processes, or the one at ``scheduler``.  A task whose
+    worker dies is retried by the scheduler (``distributed.scheduler.allowed-
+    failures``) and, when it keeps dying, recorded as one failed report."""
+    import dask
+    from distributed import as_completed
+
+    from immex_nb.cluster import connect
 
     results: list[TaskResult] = []
     if not tasks:
         return results
-    ctx = multiprocessing.get_context("spawn")
-    disable = None if progress is None else not progress
-    with (
-        ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=ctx,
-            initializer=_worker_init,
-            initargs=(kernel_dir, log_path),
-        ) as pool,
-        tqdm(
-            total=len(tasks), desc="reports", unit="report", disable=disable, file=sys.stderr
-        ) as bar,
-    ):
-        futures = {pool.submit(run_task, t): t for t in tasks}
-        for fut in as_completed(futures):
-            t = futures[fut]
-            try:
-                r = fut.result()
-            except Exception as exc:  # the worker died or raised outside the notebook
-                r = TaskResult(
-                    t.client, t.period, "failed", "worker error: " + _execution_reason(exc)
+    with contextlib.ExitStack() as stack:
+        if not scheduler:
+            # a local cluster: one retry for a task whose worker died, then it is one failed report
+            stack.enter_context(
+                dask.config.set(
+                    {
+                        "distributed.scheduler.allowed-failures": 1,
+                        "distributed.admin.system-monitor.gil.enabled": False,
+                    }
                 )
-                folder = Path(t.out) / t.client / t.period
-                r.folder = str(folder) if folder.is_dir() else None
-            results.append(r)
-            bar.set_postfix_str(f"{r.client} {r.period} {r.status}", refresh=False)
-            bar.update(1)
+            )
+        client = stack.enter_context(connect(workers=n_workers, scheduler=scheduler))
+        with contextlib.suppress(Exception):
+            result.dashboard = client.dashboard_link
+        if echo:
+            print(
+                f"immex-nb report: Dask dashboard {result.dashboard}"
+                if result.dashboard
+                else "immex-nb report: no Dask dashboard",
+                file=sys.stderr,
+            )
+        run_id = uuid.uuid4().hex[:8]
+        futures = {}
+        for i, task in enumerate(tasks):
+            key = f"immex-nb-report-{run_id}-{i}"
+            futures[client.submit(run_task, task, key=key, pure=False, retries=0)] = task
+        with _bar(len(tasks), progress) as bar:
+            for fut in as_completed(futures):
+                task = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as exc:  # the worker died (again) or the task raised
+                    name = type(exc).__name__
+                    why = (
+                        "worker lost while running the report"
+                        if name == "KilledWorker"
+                        else "worker error: " + _execution_reason(exc)
+                    )
+                    r = _lost(task, why)
+                results.append(r)
+                _note(bar, r)
     return results
 
 

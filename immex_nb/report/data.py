@@ -601,23 +601,16 @@ def _build_tables(data: ReportData, frames: dict) -> None:
     )
 
 
-def save_outputs(data: ReportData, output_dir: str | os.PathLike) -> None:
-    """Write ``kpis.json`` and ``annex.xlsx`` into ``output_dir``."""
+def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=True) -> None:
+    """Write ``kpis.json`` and ``annex.xlsx`` (the Anexo 24 workbook,
+    :func:`immex_nb.report.annex.write_report_annex`) into ``output_dir``.
+    ``anexo30``: ``True`` adds the Anexo 30 sheets computed from the report's
+    own discharges, a ``(descargos, saldos)`` pair adds those, ``False`` none."""
     from immex_nb.outputs import write_text
-    from immex_nb.report.annex import write_annex
+    from immex_nb.report.annex import report_anexo30, write_report_annex
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "kpis.json", json.dumps(data.kpis_json(), indent=2, ensure_ascii=False) + "\n")
-    write_annex(
-        data.tables,
-        out / "annex.xlsx",
-        about={
-            "Client": data.client_name,
-            "Client folder": data.client,
-            "Period": data.period,
-            "As of": data.as_of.strftime("%Y-%m-%d"),
-            "Compared with": data.previous_period,
-        },
-        descriptions=data.descriptions,
-    )
+    tables = report_anexo30(data) if anexo30 is True else (anexo30 or None)
+    write_report_annex(data, out / "annex.xlsx", anexo30=tables)

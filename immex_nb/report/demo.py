@@ -15,11 +15,10 @@ a client folder must hold, instead of being filled with synthetic clients.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from immex_nb.errors import ImmexError
-from immex_nb.report.batch import discover_clients, run_batch
+from immex_nb.report.batch import discover_clients
 
 #: the tables whose presence makes a folder a client folder
 CLIENT_TABLES = ["imports", "exports"]
@@ -97,28 +96,3 @@ def last_periods(data_root: str | os.PathLike, months: int) -> list[str]:
         raise ImmexError(f"no dated imports or exports under {root}; cannot pick demo periods")
     end = pd.Period(latest, freq="M")
     return [str(end - k) for k in range(months - 1, -1, -1)]
-
-
-def cli_demo(
-    data_root: str | os.PathLike | None = None,
-    out: str | os.PathLike = "reports",
-    months: int = 3,
-    workers: int | None = None,
-    *,
-    template: str | os.PathLike | None = None,
-) -> int:
-    """``immex-nb demo``: report the last ``months`` months of the clients
-    under ``data_root`` (default :func:`default_demo_root`, written first when
-    missing) into ``out``; returns the batch's exit code."""
-    default = default_demo_root()
-    root = Path(data_root) if data_root is not None else default
-    if not root.exists() and root.resolve() == default.resolve():
-        from immex_nb.samples.demo import write_demo
-
-        print(f"immex-nb demo: writing demo clients to {root}", file=sys.stderr)
-        write_demo(root)
-    check_data_root(root)
-    periods = last_periods(root, months)
-    result = run_batch(root, periods, out, workers=workers, template=template)
-    print(f"Open {result.index.resolve()} in a browser.")
-    return result.exit_code

@@ -17,7 +17,7 @@ import pytest
 from report.visible import foreign_words, visible_words
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "notebooks" / "monthly_report.ipynb"
+TEMPLATE = REPO / "immex_nb" / "notebooks" / "monthly_report.ipynb"
 DEMO = REPO / "data" / "demo" / "electronica-norte"
 PERIOD = "2026-10"
 LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#1F3A5F"/></svg>'

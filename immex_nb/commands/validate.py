@@ -1,0 +1,69 @@
+"""``immex-nb validate DATA_DIR [--out DIR]``: load a client folder, print a
+summary, write ``rejects.csv`` and ``validate_manifest.json``.
+
+Exit 0 when every row loaded, 1 when rows were rejected, 2 when the folder is
+unusable (docs/rules/validation.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from immex_nb.load import Ledger, load
+from immex_nb.outputs import write_csv, write_manifest
+
+
+def add_parser(sub) -> None:
+    v = sub.add_parser("validate", help="load a client folder, print a summary, write rejects.csv")
+    v.add_argument("data_dir", metavar="DATA_DIR")
+    v.add_argument("--out", metavar="DIR", help="folder for rejects.csv (default: DATA_DIR)")
+
+
+def format_summary(ledger: Ledger, limit: int = 10) -> str:
+    """The text ``immex-nb validate`` prints."""
+    lines = [f"{ledger.folder}  (client: {ledger.settings.name})", ""]
+    summary = ledger.summary()
+    summary["file"] = summary["file"].replace("", "(none)")
+    lines.append(summary.to_string(index=False))
+    rejects = ledger.rejects
+    if rejects.empty:
+        lines += ["", "No rows rejected."]
+        return "\n".join(lines)
+    rows = rejects[["file", "row"]].drop_duplicates()
+    lines += [
+        "",
+        f"{len(rows)} row(s) rejected ({len(rejects)} problem(s)); first {min(limit, len(rejects))}:",
+    ]
+    for r in rejects.head(limit).itertuples(index=False):
+        where = f"{r.file} row {r.row}" + (f", {r.column}" if r.column else "")
+        shown = f" = {r.value!r}" if r.value else ""
+        lines.append(f"  {where}{shown}: {r.reason}")
+    if len(rejects) > limit:
+        lines.append(f"  … and {len(rejects) - limit} more in rejects.csv")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    data_dir, out = args.data_dir, args.out
+    ledger = load(data_dir)
+    print(format_summary(ledger))
+    out_dir = Path(out if out is not None else data_dir)
+    target = write_csv(ledger.rejects, out_dir / "rejects.csv")
+    summary = ledger.summary()
+    write_manifest(
+        out_dir,
+        command="validate",
+        inputs=ledger.sources,
+        parameters={"data_dir": Path(data_dir).resolve()},
+        row_counts={
+            **{
+                f"{r.table}_{k}": int(getattr(r, k))
+                for r in summary.itertuples()
+                for k in ("read", "loaded", "rejected")
+            },
+            "rejects": len(ledger.rejects),
+        },
+        name="validate_manifest.json",
+    )
+    print(f"\nrejects written to {target}")
+    return 0 if ledger.rejects.empty else 1
