@@ -19,6 +19,10 @@ is due 2025-07-15 → 15 days → "Due within 30 days"; one entered 2023-12-20 w
 due 2025-06-20 → −10 days → "Expired"; a moulding press (AF) → "No time
 limit (AF)".  The bucket is an *ordered* categorical, so tables and charts
 list it from the most to the least urgent.
+
+The bucket values above are the data's identifiers (CSV outputs, the annex);
+what a reader sees comes from the text catalog: :func:`bucket_label`
+(``"Expired"`` → ``"Vencido"`` in Spanish, key ``bucket.expired``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pandas as pd
 
 from immex_nb.dates import as_timestamp
 from immex_nb.errors import ImmexError
+from immex_nb.text import t
 
 EXPIRED = "Expired"
 NO_LIMIT = "No time limit (AF)"
@@ -40,6 +45,8 @@ BUCKETS = (
     NO_LIMIT,
 )
 BUCKET_DTYPE = pd.CategoricalDtype(list(BUCKETS), ordered=True)
+#: each bucket's kind: its key in the text catalog (``bucket.<kind>``) and its colour
+BUCKET_KINDS = dict(zip(BUCKETS, ("expired", "30", "60", "90", "later", "none"), strict=True))
 #: upper bound (days, inclusive) of each dated bucket after "Expired"
 BUCKET_EDGES = (30, 60, 90)
 
@@ -63,6 +70,13 @@ def bucket(days) -> pd.Series:
         default=BUCKETS[4],
     )
     return pd.Series(pd.Categorical(labels, dtype=BUCKET_DTYPE), index=days.index)
+
+
+def bucket_label(value: object, lang: str) -> str:
+    """A bucket as a reader sees it in ``lang``: ``"Expired"`` → ``"Vencido"``;
+    anything that is not a bucket is returned as text."""
+    kind = BUCKET_KINDS.get(str(value))
+    return t(f"bucket.{kind}", lang) if kind else str(value)
 
 
 def ageing(balances: pd.DataFrame, as_of, *, open_only: bool = True) -> pd.DataFrame:

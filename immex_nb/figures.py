@@ -4,7 +4,8 @@ Every builder takes DataFrames in the package's own shapes (``balances`` from
 :func:`immex_nb.discharge`, the exposure frame, the savings module's tidy
 frames) and returns a :class:`plotly.graph_objects.Figure`; nothing here
 reads or writes files.  One look for all of them: the ``immex_nb`` plotly
-template (registered once, on import), one colour per material type and per
+template (registered by :func:`register_template`, which every builder
+calls — never as a side effect of importing), one colour per material type and per
 deadline bucket, and labels that say what a code means — a consultant's client
 reads "Inputs / raw materials (MP)", never a bare ``MP``.
 
@@ -36,11 +37,11 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from immex_nb import fmt
-from immex_nb.ageing import BUCKETS
-from immex_nb.schema import MATERIAL_LABELS, MATERIAL_TYPES
+from immex_nb.ageing import BUCKET_KINDS
+from immex_nb.schema import MATERIAL_TYPES
+from immex_nb.text import LANGS, has, t
 
 TEMPLATE = "immex_nb"
-LANGS = ("en", "es")
 
 FONT = "Inter, 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif"
 INK = "#1F2A37"
@@ -87,247 +88,6 @@ COLORWAY = [
     "#862E9C",
     "#495057",
 ]
-
-MATERIAL_LABELS_ES = {
-    "MP": "Insumos / materias primas (MP)",
-    "EE": "Envases y empaques (EE)",
-    "CT": "Contenedores y cajas de tráiler (CT)",
-    "AF": "Maquinaria y equipo (AF)",
-}
-
-#: ISO 3166-1 alpha-3 → (English, Spanish) for the origins IMMEX clients see most
-COUNTRIES = {
-    "MEX": ("Mexico", "México"),
-    "USA": ("United States", "Estados Unidos"),
-    "CAN": ("Canada", "Canadá"),
-    "CHN": ("China", "China"),
-    "TWN": ("Taiwan", "Taiwán"),
-    "HKG": ("Hong Kong", "Hong Kong"),
-    "JPN": ("Japan", "Japón"),
-    "KOR": ("South Korea", "Corea del Sur"),
-    "VNM": ("Vietnam", "Vietnam"),
-    "IND": ("India", "India"),
-    "THA": ("Thailand", "Tailandia"),
-    "MYS": ("Malaysia", "Malasia"),
-    "SGP": ("Singapore", "Singapur"),
-    "IDN": ("Indonesia", "Indonesia"),
-    "PHL": ("Philippines", "Filipinas"),
-    "DEU": ("Germany", "Alemania"),
-    "FRA": ("France", "Francia"),
-    "ITA": ("Italy", "Italia"),
-    "ESP": ("Spain", "España"),
-    "GBR": ("United Kingdom", "Reino Unido"),
-    "NLD": ("Netherlands", "Países Bajos"),
-    "CHE": ("Switzerland", "Suiza"),
-    "AUT": ("Austria", "Austria"),
-    "POL": ("Poland", "Polonia"),
-    "CZE": ("Czechia", "Chequia"),
-    "SWE": ("Sweden", "Suecia"),
-    "ISR": ("Israel", "Israel"),
-    "TUR": ("Türkiye", "Turquía"),
-    "BRA": ("Brazil", "Brasil"),
-    "ARG": ("Argentina", "Argentina"),
-    "CHL": ("Chile", "Chile"),
-    "COL": ("Colombia", "Colombia"),
-    "CRI": ("Costa Rica", "Costa Rica"),
-}
-
-MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
-}
-
-TEXT = {
-    "en": {
-        "open_value": "Open value",
-        "value": "Value",
-        "lines": "lines",
-        "line": "line",
-        "ageing_title": "Open value by time left to the deadline",
-        "bucket": "Time left to the deadline",
-        "category": "Material type",
-        "calendar_title": "Open value reaching its deadline, next {months} months",
-        "month": "Month the deadline falls in",
-        "waterfall_title": "Exposure if open balances were regularised today ({n} lines)",
-        "igi": "Import duty (IGI)",
-        "dta": "Customs fee (DTA)",
-        "iva": "VAT (IVA)",
-        "actualizacion": "Inflation update",
-        "recargos": "Surcharges",
-        "multa": "Fines",
-        "total": "Total",
-        "treemap_title": "Open value by origin and part",
-        "all": "All origins",
-        "unknown": "Origin not stated",
-        "top_title": "Top {n} open pedimentos by open value",
-        "pedimento": "Pedimento",
-        "expired": "Expired",
-        "in_time": "In time",
-        "no_deadline": "No deadline (AF)",
-        "earliest_deadline": "Earliest deadline",
-        "days_left": "days left",
-        "import_date": "Import date",
-        "regimes_title": "Annual cost by VAT regime and T-MEC 2.5",
-        "regime": "Regime",
-        "component": "Cost",
-        "annual_cost": "Annual cost",
-        "heatmap_title": "Sensitivity",
-        "kpi_open": "Open value",
-        "kpi_expired": "Expired value",
-        "kpi_exposure": "Exposure total",
-        "kpi_due": "Due in ≤ {days} days",
-        "kpi_shortfalls": "Shortfalls",
-        "kpi_rejects": "Rejected rows",
-        "no_data": "Nothing to show",
-        "rows_shown": "first {shown} of {total} rows",
-    },
-    "es": {
-        "open_value": "Valor abierto",
-        "value": "Valor",
-        "lines": "partidas",
-        "line": "partida",
-        "ageing_title": "Valor abierto por tiempo restante al vencimiento",
-        "bucket": "Tiempo restante al vencimiento",
-        "category": "Tipo de material",
-        "calendar_title": "Valor abierto que vence, próximos {months} meses",
-        "month": "Mes de vencimiento",
-        "waterfall_title": "Exposición si los saldos abiertos se regularizaran hoy ({n} partidas)",
-        "igi": "Impuesto general de importación (IGI)",
-        "dta": "Derecho de trámite aduanero (DTA)",
-        "iva": "IVA",
-        "actualizacion": "Actualización",
-        "recargos": "Recargos",
-        "multa": "Multas",
-        "total": "Total",
-        "treemap_title": "Valor abierto por origen y número de parte",
-        "all": "Todos los orígenes",
-        "unknown": "Origen no declarado",
-        "top_title": "{n} pedimentos abiertos de mayor valor",
-        "pedimento": "Pedimento",
-        "expired": "Vencido",
-        "in_time": "En plazo",
-        "no_deadline": "Sin plazo (AF)",
-        "earliest_deadline": "Primer vencimiento",
-        "days_left": "días restantes",
-        "import_date": "Fecha de importación",
-        "regimes_title": "Costo anual por régimen de IVA y T-MEC 2.5",
-        "regime": "Régimen",
-        "component": "Costo",
-        "annual_cost": "Costo anual",
-        "heatmap_title": "Sensibilidad",
-        "kpi_open": "Valor abierto",
-        "kpi_expired": "Valor vencido",
-        "kpi_exposure": "Exposición total",
-        "kpi_due": "Vence en ≤ {days} días",
-        "kpi_shortfalls": "Faltantes",
-        "kpi_rejects": "Renglones rechazados",
-        "no_data": "Sin datos",
-        "rows_shown": "primeros {shown} de {total} renglones",
-    },
-}
-
-#: column headers for tables (shortfalls, rejects, balances, exposure)
-COLUMN_LABELS = {
-    "en": {
-        "file": "File",
-        "row": "Row",
-        "column": "Column",
-        "value": "Value",
-        "reason": "Reason",
-        "export_pedimento": "Export pedimento",
-        "export_line": "Export line",
-        "export_date": "Export date",
-        "export_part": "Exported part",
-        "part_number": "Part",
-        "quantity": "Quantity",
-        "import_pedimento": "Import pedimento",
-        "import_line": "Line",
-        "import_date": "Import date",
-        "material_type": "Material type",
-        "open": "Open qty",
-        "deadline": "Deadline",
-        "days_to_deadline": "Days left",
-        "open_value_mxn": "Open value MXN",
-        "open_value_usd": "Open value USD",
-        "origin": "Origin",
-        "status": "Status",
-        "total": "Exposure MXN",
-        "bucket": "Time left",
-        "regime": "Regime",
-        "total_mxn": "Total in the period (MXN)",
-        "per_year_mxn": "Per year (MXN)",
-        "metric": "Item",
-        "amount_mxn": "Amount (MXN)",
-        "due_date": "Due date",
-        "destination": "Destination",
-        "lines": "Lines",
-        "igi_mx": "IGI (MXN)",
-        "duty_abroad_mxn": "Duty paid abroad (MXN)",
-        "credit": "Credit (MXN)",
-        "payable": "Payable (MXN)",
-        "days_to_due": "Days to due date",
-        "overdue": "Overdue",
-    },
-    "es": {
-        "file": "Archivo",
-        "row": "Renglón",
-        "column": "Columna",
-        "value": "Valor",
-        "reason": "Motivo",
-        "export_pedimento": "Pedimento de exportación",
-        "export_line": "Partida exp.",
-        "export_date": "Fecha de exportación",
-        "export_part": "Parte exportada",
-        "part_number": "Parte",
-        "quantity": "Cantidad",
-        "import_pedimento": "Pedimento de importación",
-        "import_line": "Partida",
-        "import_date": "Fecha de importación",
-        "material_type": "Tipo de material",
-        "open": "Cant. abierta",
-        "deadline": "Vencimiento",
-        "days_to_deadline": "Días restantes",
-        "open_value_mxn": "Valor abierto MXN",
-        "open_value_usd": "Valor abierto USD",
-        "origin": "Origen",
-        "status": "Estado",
-        "total": "Exposición MXN",
-        "bucket": "Tiempo restante",
-        "regime": "Régimen",
-        "total_mxn": "Total del periodo (MXN)",
-        "per_year_mxn": "Por año (MXN)",
-        "metric": "Concepto",
-        "amount_mxn": "Importe (MXN)",
-        "due_date": "Fecha límite",
-        "destination": "Destino",
-        "lines": "Partidas",
-        "igi_mx": "IGI (MXN)",
-        "duty_abroad_mxn": "Arancel pagado en destino (MXN)",
-        "credit": "Crédito (MXN)",
-        "payable": "Por pagar (MXN)",
-        "days_to_due": "Días al vencimiento",
-        "overdue": "Vencido",
-    },
-}
-
-#: savings module names (immex_nb.savings.REGIMES / COMPONENTS) in Spanish
-REGIME_LABELS_ES = {
-    "IMMEX + VAT certification": "IMMEX + certificación IVA",
-    "IMMEX, VAT paid in cash": "IMMEX, IVA pagado",
-    "IMMEX, VAT guaranteed": "IMMEX, IVA garantizado",
-    "No IMMEX (definitive imports)": "Sin IMMEX (importación definitiva)",
-}
-COMPONENT_LABELS_ES = {
-    "IGI": "IGI",
-    "IGI (T-MEC 2.5)": "IGI (T-MEC 2.5)",
-    "DTA": "DTA",
-    "VAT": "Costo del IVA",
-    "Compliance": "Cumplimiento",
-}
-COMPONENT_LABELS_EN = {
-    "VAT": "VAT (financing / guarantee)",
-    "Compliance": "Compliance & certification",
-}
 
 WATERFALL_STEPS = ("igi", "dta", "iva", "actualizacion", "recargos", "multa")
 
@@ -378,9 +138,6 @@ def register_template() -> str:
     return TEMPLATE
 
 
-register_template()
-
-
 # --------------------------------------------------------------------------- offline renderer
 
 RENDERER = "immex_nb_offline"
@@ -414,9 +171,6 @@ def register_renderer() -> str:
     return RENDERER
 
 
-register_renderer()
-
-
 # --------------------------------------------------------------------------- labels and formats
 
 
@@ -427,16 +181,16 @@ def _lang(lang: str) -> str:
 
 
 def text(key: str, lang: str = "en", **values: object) -> str:
-    """A UI string in ``lang`` (``"en"``/``"es"``), formatted with ``values``."""
-    s = TEXT[_lang(lang)][key]
-    return s.format(**values) if values else s
+    """A figure's words in ``lang`` (``"en"``/``"es"``): key ``fig.<key>`` of
+    ``immex_nb/data/text/figures.csv``, formatted with ``values``."""
+    return t(f"fig.{key}", _lang(lang), **values)
 
 
 def material_label(code: object, lang: str = "en") -> str:
     """``"MP"`` → ``"Inputs / raw materials (MP)"`` (``lang="es"``: ``"Insumos / materias primas (MP)"``)."""
-    labels = MATERIAL_LABELS if _lang(lang) == "en" else MATERIAL_LABELS_ES
+    _lang(lang)
     code = "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
-    return labels.get(code, code or "?")
+    return t(f"material.{code}", lang) if has(f"material.{code}") else (code or "?")
 
 
 def country_label(code: object, lang: str = "en") -> str:
@@ -449,15 +203,14 @@ def country_label(code: object, lang: str = "en") -> str:
     ):
         return text("unknown", lang)
     code = str(code).strip().upper()
-    names = COUNTRIES.get(code)
-    if names is None:
+    if not has(f"country.{code}"):
         return code
-    return f"{names[0] if _lang(lang) == 'en' else names[1]} ({code})"
+    return f"{t(f'country.{code}', _lang(lang))} ({code})"
 
 
 def month_label(ts: pd.Timestamp, lang: str = "en") -> str:
     """``Timestamp('2026-03-01')`` → ``"Mar 2026"`` / ``"mar 2026"``."""
-    return f"{MONTHS[_lang(lang)][ts.month - 1]} {ts.year}"
+    return f"{t(f'month_abbr.{ts.month}', _lang(lang))} {ts.year}"
 
 
 def currency_of(value_column: str) -> str:
@@ -467,59 +220,58 @@ def currency_of(value_column: str) -> str:
 
 # --------------------------------------------------------------------------- deadline buckets
 
-_BUCKET_NAMES = {
-    "en": {"expired": "Expired", "none": "No time limit (AF)"},
-    "es": {"expired": "Vencido", "none": "Sin plazo (AF)"},
+#: the usual spellings of deadline buckets beside the ageing module's own
+#: (compared without spaces, lower case, "–" read as "-") → (kind, key of the
+#: text shown, ``bucket.<key>`` in the text catalog)
+BUCKET_SPELLINGS = {
+    "expired": ("expired", "expired"),
+    "vencido": ("expired", "expired"),
+    "overdue": ("expired", "expired"),
+    "0-30": ("30", "d0_30"),
+    "≤30": ("30", "d0_30"),
+    "<=30": ("30", "d0_30"),
+    "31-60": ("60", "d31_60"),
+    "61-90": ("90", "d61_90"),
+    ">90": ("later", "over_90"),
+    "90+": ("later", "over_90"),
+    "+90": ("later", "over_90"),
+    "later": ("later", "over_90"),
+    "none": ("none", "none"),
+    "nodeadline": ("none", "none"),
+    "no_deadline": ("none", "none"),
+    "sinplazo": ("none", "none"),
+    "af": ("none", "none"),
+    "n/a": ("none", "none"),
 }
-#: the ageing module's buckets (immex_nb.ageing.BUCKETS) → colour kind and Spanish
-_AGEING_KINDS = dict(zip(BUCKETS, ("expired", "30", "60", "90", "later", "none"), strict=True))
-_AGEING_ES = dict(
-    zip(
-        BUCKETS,
-        (
-            "Vencido",
-            "Vence en ≤ 30 días",
-            "Vence en 31–60 días",
-            "Vence en 61–90 días",
-            "Vence en más de 90 días",
-            "Sin plazo (AF)",
-        ),
-        strict=True,
-    )
-)
+#: sort position of each kind: expired, dated (by upper bound), later, no limit
+_KIND_ORDER = {
+    "expired": (0, 0.0),
+    "30": (1, 30.0),
+    "60": (1, 60.0),
+    "90": (1, 90.0),
+    "later": (2, math.inf),
+    "none": (3, math.inf),
+}
+
+
+def _spelling(label: object) -> tuple[str, str] | None:
+    if str(label) in BUCKET_KINDS:
+        kind = BUCKET_KINDS[str(label)]
+        return kind, kind
+    key = str(label).strip().lower().replace(" ", "").replace("–", "-")
+    return BUCKET_SPELLINGS.get(key)
 
 
 def bucket_kind(label: object) -> tuple[int, float, str]:
-    """Sort key and colour kind of a deadline bucket label.
+    """Sort key and colour kind of a deadline bucket label: ``(group, bound, kind)``.
 
-    Understands the ageing module's labels and the usual spellings:
-    ``"expired"``/``"vencido"`` first, then ``"0-30"``, ``"≤30"``, ``"31-60"``,
-    ``"61-90"`` … by their upper bound, then ``">90"``/``"later"``, then
-    ``"no deadline"``/``"AF"`` last.  Returns ``(group, bound, kind)``.
-    """
-    if label in _AGEING_KINDS:
-        i = BUCKETS.index(label)
-        return (0 if i == 0 else 3 if i == len(BUCKETS) - 1 else 1, float(i), _AGEING_KINDS[label])
-    s = str(label).strip().lower()
-    if any(w in s for w in ("expired", "vencid", "overdue")):
-        return (0, 0.0, "expired")
-    if any(
-        w in s for w in ("no deadline", "none", "sin plazo", "no_deadline", "n/a", "af")
-    ) and not re.search(r"\d", s):
-        return (3, math.inf, "none")
-    nums = [float(n) for n in re.findall(r"\d+", s)]
-    if (
-        s.startswith((">", "+"))
-        or any(w in s for w in ("more than", "over", "más de", "later"))
-        or "+" in s
-        or (nums and ">" in s)
-    ):
-        return (2, nums[0] if nums else math.inf, "later")
-    if nums:
-        bound = max(nums)
-        kind = "30" if bound <= 30 else "60" if bound <= 60 else "90" if bound <= 90 else "later"
-        return (1, bound, kind)
-    return (2, math.inf, "later")
+    Understands the ageing module's labels (:data:`immex_nb.ageing.BUCKETS`)
+    and the spellings of :data:`BUCKET_SPELLINGS` (``"expired"``, ``"0-30"``,
+    ``">90"``, ``"none"`` …), by lookup; anything else sorts with "later"."""
+    found = _spelling(label)
+    kind = found[0] if found else "later"
+    group, bound = _KIND_ORDER[kind]
+    return group, bound, kind
 
 
 def bucket_color(label: object) -> str:
@@ -527,23 +279,10 @@ def bucket_color(label: object) -> str:
 
 
 def bucket_display(label: object, lang: str = "en") -> str:
-    """Bucket label as shown: expired / no-deadline names translated, ranges as ``"0–30 days"``."""
-    if label in _AGEING_KINDS:
-        return str(label) if _lang(lang) == "en" else _AGEING_ES[label]
-    group, _, kind = bucket_kind(label)
-    if kind in ("expired", "none"):
-        return _BUCKET_NAMES[_lang(lang)][kind]
-    s = str(label).strip()
-    days = "days" if lang == "en" else "días"
-    if re.fullmatch(r"\d+\s*[-–]\s*\d+", s):
-        a, b = re.split(r"\s*[-–]\s*", s)
-        return f"{a}–{b} {days}"
-    first = re.findall(r"\d+", s)
-    if re.fullmatch(r"[<≤]=?\s*\d+", s):
-        return f"≤ {first[0]} {days}"
-    if re.fullmatch(r"[>+]\s*\d+|\d+\s*\+", s):
-        return f"> {first[0]} {days}"
-    return s
+    """Bucket label as shown in ``lang`` (``bucket.<key>`` of the text catalog);
+    a label it does not know is shown as it is."""
+    found = _spelling(label)
+    return t(f"bucket.{found[1]}", _lang(lang)) if found else str(label)
 
 
 def order_buckets(labels: Iterable[object]) -> list[object]:
@@ -554,7 +293,7 @@ def order_buckets(labels: Iterable[object]) -> list[object]:
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 460, **kw: object) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title_text=title, height=height, **kw)
+    fig.update_layout(template=register_template(), title_text=title, height=height, **kw)
     return fig
 
 
@@ -633,12 +372,12 @@ def _category_bars(
 
 def _stack_totals(fig: go.Figure, xs: list, totals: list[float], currency: str) -> None:
     """Total of each stacked bar written above it."""
-    for x, t in zip(xs, totals, strict=True):
-        if t:
+    for x, total in zip(xs, totals, strict=True):
+        if total:
             fig.add_annotation(
                 x=x,
-                y=t,
-                text=fmt.money(t, currency, short=True),
+                y=total,
+                text=fmt.money(total, currency, short=True),
                 showarrow=False,
                 yshift=10,
                 font=dict(size=11, color=MUTED),
@@ -855,7 +594,7 @@ def origin_treemap(
     )
     hover.append(f"<b>{root}</b><br>{fmt.money(values[0], currency)}")
     colors.append("#F2F4F7")
-    other = "other parts" if lang == "en" else "otras partes"
+    other = text("other_parts", lang)
     for i, (org, parts) in enumerate(by_part.groupby(level=0, sort=False)):
         parts = parts.droplevel(0).sort_values(ascending=False)
         org_total = float(parts.sum())
@@ -989,7 +728,7 @@ def _cell_text(col: str, series: pd.Series, lang: str = "en") -> list[str]:
     if col.endswith("_usd"):
         return [fmt.money(v, "USD") for v in series]
     if pd.api.types.is_bool_dtype(series):
-        yes, no = ("yes", "no") if lang == "en" else ("sí", "no")
+        yes, no = t("fmt.yes", lang), t("fmt.no", lang)
         return ["" if fmt.is_missing(v) else yes if v else no for v in series]
     if col == "material_type":
         return [str(v) for v in series]
@@ -1026,7 +765,7 @@ def table_figure(
     shown = frame.head(max_rows)
     if total > max_rows:
         title = f"{title} — {text('rows_shown', lang, shown=max_rows, total=f'{total:,}')}"
-    names = [COLUMN_LABELS[_lang(lang)].get(c, c) for c in cols]
+    names = [t(f"figcol.{c}", _lang(lang)) if has(f"figcol.{c}") else c for c in cols]
     cells = [_cell_text(c, shown[c], lang) for c in cols]
     aligns = [
         "right"
@@ -1209,30 +948,25 @@ def regime_costs(result, *, lang: str = "en", per_year: bool = True) -> go.Figur
     if per_year:
         costs["amount_mxn"] = result.per_year(costs["amount_mxn"])
     costs["regime"] = costs["regime"].astype(str)
-    es = _lang(lang) == "es"
+    _lang(lang)
     period = f"{fmt.date(result.start)} – {fmt.date(result.end)}"
-    if per_year:
-        title = (
-            f"Costo anual por régimen de IVA (periodo {period})"
-            if es
-            else f"Cost per year by VAT regime ({period})"
-        )
-    else:
-        title = f"Costo por régimen de IVA, {period}" if es else f"Cost by VAT regime, {period}"
+    title = text("regimes_title_year" if per_year else "regimes_title_period", lang, period=period)
     from immex_nb.savings import COMPONENTS
+
+    def label(prefix: str, name: str) -> str:
+        key = f"{prefix}.{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}"
+        return t(key, lang) if has(key) else name
 
     fig = cost_bars(
         costs,
         lang=lang,
         title=title,
         color_order=COMPONENTS,
-        x_labels=REGIME_LABELS_ES if es else None,
-        color_labels=COMPONENT_LABELS_ES if es else COMPONENT_LABELS_EN,
+        x_labels={r: label("regime", r) for r in costs["regime"].unique()},
+        color_labels={c: label("component", c) for c in costs["component"].astype(str).unique()},
     )
     if not per_year:
-        fig.update_yaxes(
-            title_text=("Costo en el periodo" if es else "Cost in the period") + " (MXN)"
-        )
+        fig.update_yaxes(title_text=f"{text('cost_in_period', lang)} (MXN)")
     return fig
 
 
@@ -1246,22 +980,15 @@ def certification_heatmap(
 ) -> go.Figure:
     """What the VAT certification is worth a year over cost of capital ×
     refund lag — the grid of :func:`immex_nb.savings.sensitivity`."""
-    es = _lang(lang) == "es"
+    _lang(lang)
     axis = {
-        "cost_of_capital": ("Costo de capital" if es else "Cost of capital", "{:.0%}"),
-        "refund_lag_months": (
-            "Desfase de recuperación del IVA (meses)" if es else "VAT refund lag (months)",
-            "{:g}",
-        ),
-        "guarantee_fee_rate": ("Comisión de la garantía" if es else "Guarantee fee", "{:.1%}"),
+        "cost_of_capital": (text("cost_of_capital", lang), "{:.0%}"),
+        "refund_lag_months": (text("refund_lag", lang), "{:g}"),
+        "guarantee_fee_rate": (text("guarantee_fee", lang), "{:.1%}"),
     }
     x_title, x_fmt = axis.get(x, (x, "{:g}"))
     y_title, y_fmt = axis.get(y, (y, "{:g}"))
-    title = (
-        "Valor anual de la certificación de IVA (vs pagar el IVA)"
-        if es
-        else "What the VAT certification is worth a year (vs paying VAT in cash)"
-    )
+    title = text("certification_title", lang)
     return sensitivity_heatmap(
         grid,
         x=x,
@@ -1276,6 +1003,14 @@ def certification_heatmap(
     )
 
 
+def prose(key: str, lang: str = "es"):
+    """A notebook's prose (Markdown, key ``nb.…`` of ``data/text/notebooks.csv``)
+    in ``lang``, as the cell's output — so a notebook reads in one language."""
+    from IPython.display import Markdown
+
+    return Markdown(t(key, _lang(lang)))
+
+
 def client_banner(client: str, *details: str) -> str:
     """``<b>client</b> — detail; detail`` as HTML, every part escaped (client
     names come from ``client.toml`` and may hold ``<`` or ``&``)."""
@@ -1285,19 +1020,19 @@ def client_banner(client: str, *details: str) -> str:
 
 def kpi_sentence(kpis: Mapping[str, object], lang: str = "en", client: str = "") -> str:
     """The headline KPIs as one HTML sentence for the top of a notebook."""
-    who = f"{html.escape(client)}: " if client else ""
-    if _lang(lang) == "es":
-        return (
-            f"{who}{'al' if client else 'Al'} <b>{kpis['as_of']}</b> hay {fmt.count(kpis['open_lines'])} partidas abiertas por "
-            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; {fmt.count(kpis['expired_lines'])} vencidas por "
-            f"<b>{fmt.money(kpis['expired_value_mxn'])}</b> y {fmt.count(kpis['due_lines'])} que vencen en "
-            f"{kpis['horizon_days']} días o menos por {fmt.money(kpis['due_value_mxn'])}. Regularizar hoy todo "
-            f"lo abierto costaría <b>{fmt.money(kpis['exposure_total_mxn'])}</b>."
-        )
-    return (
-        f"{who}{'as' if client else 'As'} of <b>{kpis['as_of']}</b>, {fmt.count(kpis['open_lines'])} import lines are open, worth "
-        f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; {fmt.count(kpis['expired_lines'])} of them have expired "
-        f"(<b>{fmt.money(kpis['expired_value_mxn'])}</b>) and {fmt.count(kpis['due_lines'])} fall due within "
-        f"{kpis['horizon_days']} days ({fmt.money(kpis['due_value_mxn'])}). Regularising everything open "
-        f"today would cost <b>{fmt.money(kpis['exposure_total_mxn'])}</b>."
+    body = text(
+        "kpi_sentence",
+        lang,
+        as_of=kpis["as_of"],
+        open_lines=fmt.count(kpis["open_lines"]),
+        open_value=fmt.money(kpis["open_value_mxn"]),
+        expired_lines=fmt.count(kpis["expired_lines"]),
+        expired_value=fmt.money(kpis["expired_value_mxn"]),
+        due_lines=fmt.count(kpis["due_lines"]),
+        days=kpis["horizon_days"],
+        due_value=fmt.money(kpis["due_value_mxn"]),
+        exposure=fmt.money(kpis["exposure_total_mxn"]),
     )
+    if not client:
+        return body[0].upper() + body[1:]
+    return f"{html.escape(client)}: {body}"

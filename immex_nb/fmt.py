@@ -12,6 +12,11 @@ three format through this module.  One convention:
 * percentages from fractions: ``0.0825`` → ``8.2%``;
 * counts: ``1,234``; quantities: up to four decimals, trailing zeros dropped;
 * dates ISO: ``2026-03-31``;
+* with a language (``lang="es"|"en"``, the monthly report and its index) money
+  reads as a Mexican reader writes it, the peso sign first and the currency
+  after: ``$1,234,568 MXN``, ``-$1,234 MXN``, ``$12,345 USD``; dates in table
+  cells ``31/10/2026`` (es) or ``2026-10-31`` (en), in sentences
+  ``31 de octubre de 2026`` / ``October 31, 2026`` (:func:`long_date`);
 * a missing value (``None``, NaN, ``NaT``, ``pd.NA``) is an en dash ``–``.
 
 Worked examples (full precision stays in ``kpis.json`` and ``annex.xlsx``)::
@@ -32,6 +37,12 @@ Worked examples (full precision stays in ``kpis.json`` and ``annex.xlsx``)::
     '83.1%'
     >>> format_change(120.0, 100.0, "MXN")
     '+20 (+20.0%)'
+    >>> money(1234567.891, lang="es")
+    '$1,234,568 MXN'
+    >>> long_date("2026-10-31", "es")
+    '31 de octubre de 2026'
+    >>> long_date("2026-10-31", "en")
+    'October 31, 2026'
 """
 
 from __future__ import annotations
@@ -39,6 +50,8 @@ from __future__ import annotations
 import numbers
 
 import pandas as pd
+
+from immex_nb.text import check_lang, t
 
 #: what a missing value reads as
 MISSING = "–"
@@ -59,10 +72,18 @@ def _signed(body: str, negative: bool) -> str:
     return f"-{body}" if negative else body
 
 
-def money(value: object, currency: str = "MXN", *, decimals: int = 0, short: bool = False) -> str:
+def money(
+    value: object,
+    currency: str = "MXN",
+    *,
+    decimals: int = 0,
+    short: bool = False,
+    lang: str | None = None,
+) -> str:
     """``1234567.891`` → ``"MXN 1,234,568"``; ``-1234.4`` → ``"MXN -1,234"``;
     ``short=True`` → ``"MXN 1.23 M"``; ``currency=""`` → ``"1,234,568"``;
-    missing → ``"–"``."""
+    missing → ``"–"``.  With ``lang`` (report pages): ``"$1,234,568 MXN"``,
+    ``"-$1,234 MXN"``, ``"$1.23 M MXN"``."""
     if is_missing(value):
         return MISSING
     v = float(value)  # type: ignore[arg-type]
@@ -77,6 +98,9 @@ def money(value: object, currency: str = "MXN", *, decimals: int = 0, short: boo
     else:
         body = f"{a:,.{0 if short else decimals}f}"
     nonzero = round(a, 0 if short else decimals) != 0
+    if lang is not None and currency:
+        check_lang(lang)
+        return f"{_signed('$' + body, v < 0 and nonzero)} {currency}"
     number = _signed(body, v < 0 and nonzero)
     return f"{currency} {number}" if currency else number
 
@@ -105,25 +129,43 @@ def quantity(value: object, decimals: int = 4) -> str:
     return f"{v:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def date(value: object) -> str:
-    """``Timestamp("2026-03-31 00:00")`` → ``"2026-03-31"``; text that is no
-    date is returned as it is."""
+def date(value: object, lang: str | None = None) -> str:
+    """``Timestamp("2026-03-31 00:00")`` → ``"2026-03-31"`` (``lang="es"``:
+    ``"31/03/2026"``); text that is no date is returned as it is."""
     if is_missing(value):
         return MISSING
     try:
-        return pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
+    if lang is not None:
+        return t("date.short", lang, day=ts.day, month=ts.month, year=ts.year)
+    return ts.strftime("%Y-%m-%d")
 
 
-def format_value(value: object, unit: str = "") -> str:
-    """A KPI value in its unit (one of :data:`UNITS`; anything else: two decimals)."""
+def long_date(value: object, lang: str) -> str:
+    """``2026-10-31`` → ``"31 de octubre de 2026"`` / ``"October 31, 2026"``."""
+    if is_missing(value):
+        return MISSING
+    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    return t("date.long", lang, day=ts.day, month=t(f"month.{ts.month}", lang), year=ts.year)
+
+
+def month_year(value: object, lang: str) -> str:
+    """A date or ``YYYY-MM`` → ``"octubre de 2026"`` / ``"October 2026"``."""
+    ts = pd.Timestamp(str(value) + "-01" if len(str(value)) == 7 else value)  # type: ignore[arg-type]
+    return t("date.month_year", lang, month=t(f"month.{ts.month}", lang), year=ts.year)
+
+
+def format_value(value: object, unit: str = "", lang: str | None = None) -> str:
+    """A KPI value in its unit (one of :data:`UNITS`; anything else: two decimals);
+    ``lang`` gives money the report's style (:func:`money`)."""
     if is_missing(value):
         return MISSING
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
     if unit in ("MXN", "USD"):
-        return money(value, unit)
+        return money(value, unit, lang=lang)
     if unit == "ratio":
         return percent(value)
     if unit in ("count", "days"):
@@ -133,16 +175,17 @@ def format_value(value: object, unit: str = "") -> str:
     return f"{float(value):,.2f}"
 
 
-def format_change(value: object, previous: object, unit: str = "") -> str:
+def format_change(value: object, previous: object, unit: str = "", lang: str | None = None) -> str:
     """Month-over-month change as text: absolute, and relative when it means something."""
+    lang = lang or "en"
     if is_missing(value) or is_missing(previous):
-        return "no previous month"
+        return t("fmt.no_previous", lang)
     v, p = float(value), float(previous)  # type: ignore[arg-type]
     d = v - p
     if abs(d) < 0.005:
-        return "no change"
+        return t("fmt.no_change", lang)
     if unit == "ratio":
-        return f"{d * 100:+.1f} pts"
+        return f"{d * 100:+.1f} {t('fmt.points', lang)}"
     absolute = f"{d:+,.0f}" if unit in ("MXN", "USD", "count", "days") else f"{d:+,.2f}"
     if p != 0:
         return f"{absolute} ({d / abs(p) * 100:+.1f}%)"

@@ -32,6 +32,7 @@ from immex_nb import figures as F
 from immex_nb import fmt
 from immex_nb.kpis import headline_kpis
 from immex_nb.schema import MATERIAL_TYPES
+from immex_nb.text import t
 
 #: (exposure frame, discharge result) for an as-of date
 Computation = tuple[pd.DataFrame, object]
@@ -65,12 +66,6 @@ def update_figure(target: go.FigureWidget | go.Figure, source: go.Figure) -> Non
         target.update_layout(source.layout.to_plotly_json(), overwrite=True)
 
 
-_STATIC_NOTE = {
-    "en": "[Interactive controls: open this notebook in JupyterLab to use them.]",
-    "es": "[Controles interactivos: abra este notebook en JupyterLab para usarlos.]",
-}
-
-
 def display_widget(box: w.Widget, lang: str = "en") -> None:
     """Display ``box``; where no widget can be drawn (an executed copy
     converted to HTML, a papermill run) the output reads as a short note
@@ -78,7 +73,7 @@ def display_widget(box: w.Widget, lang: str = "en") -> None:
     from IPython.display import display
 
     bundle = box._repr_mimebundle_()
-    bundle["text/plain"] = _STATIC_NOTE[F._lang(lang)]
+    bundle["text/plain"] = t("widget.static_note", F._lang(lang))
     display(bundle, raw=True)
 
 
@@ -165,20 +160,17 @@ class ExposureExplorer:
 
 
 def _summary_html(kpis: dict, n_categories: int, n_origins: int, lang: str) -> str:
-    if lang == "es":
-        text = (
-            f"Al <b>{kpis['as_of']}</b>: {fmt.count(kpis['open_lines'])} partidas abiertas por "
-            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; vencido {fmt.money(kpis['expired_value_mxn'])}; "
-            f"exposición {fmt.money(kpis['exposure_total_mxn'])} "
-            f"({n_categories} tipos de material, {n_origins} orígenes seleccionados)."
-        )
-    else:
-        text = (
-            f"As of <b>{kpis['as_of']}</b>: {fmt.count(kpis['open_lines'])} open lines worth "
-            f"<b>{fmt.money(kpis['open_value_mxn'])}</b>; expired {fmt.money(kpis['expired_value_mxn'])}; "
-            f"exposure {fmt.money(kpis['exposure_total_mxn'])} "
-            f"({n_categories} material types, {n_origins} origins selected)."
-        )
+    text = t(
+        "widget.summary",
+        lang,
+        as_of=kpis["as_of"],
+        open_lines=fmt.count(kpis["open_lines"]),
+        open_value=fmt.money(kpis["open_value_mxn"]),
+        expired=fmt.money(kpis["expired_value_mxn"]),
+        exposure=fmt.money(kpis["exposure_total_mxn"]),
+        categories=n_categories,
+        origins=n_origins,
+    )
     return f"<div style='font-size:14px;padding:4px 0'>{text}</div>"
 
 
@@ -224,11 +216,10 @@ def build_exposure_explorer(
         def compute(ts: pd.Timestamp) -> Computation:
             return exposure_for(ledger, ts, later_imports=False)
 
-    es = lang == "es"
     cat_opts = _category_options(ledger.imports, lang)
     org_opts = _origin_options(ledger.imports, lang)
     picker = w.DatePicker(
-        description="Al corte" if es else "As of",
+        description=t("widget.as_of", lang),
         value=pd.Timestamp(as_of).date(),
         layout=w.Layout(width="260px"),
     )
@@ -236,14 +227,14 @@ def build_exposure_explorer(
         options=cat_opts,
         value=tuple(c for _, c in cat_opts),
         rows=len(cat_opts),
-        description="Material" if not es else "Material",
+        description=t("widget.material", lang),
         layout=w.Layout(width="380px"),
     )
     origin = w.SelectMultiple(
         options=org_opts,
         value=tuple(c for _, c in org_opts),
         rows=min(6, max(len(org_opts), 1)),
-        description="Origen" if es else "Origin",
+        description=t("widget.origin", lang),
         layout=w.Layout(width="320px"),
     )
     state = ExposureExplorer(
@@ -264,11 +255,7 @@ def build_exposure_explorer(
         control.observe(state.refresh, names="value")
     hint = w.HTML(
         "<span style='color:#6B7280;font-size:12px'>"
-        + html.escape(
-            "Ctrl/⌘-click to pick several; figures update in place."
-            if not es
-            else "Ctrl/⌘-clic para elegir varios; las figuras se actualizan en su lugar."
-        )
+        + html.escape(t("widget.pick_hint", lang))
         + "</span>"
     )
     controls = w.HBox(
@@ -346,8 +333,6 @@ DUTY_VAT_SLIDERS = {
         0.30,
         0.005,
         ".1%",
-        "Cost of capital",
-        "Costo de capital",
     ),
     "refund_lag_months": (
         "refund_lag_months",
@@ -355,8 +340,6 @@ DUTY_VAT_SLIDERS = {
         12.0,
         0.5,
         ".1f",
-        "VAT refund lag (months)",
-        "Desfase IVA (meses)",
     ),
     "guarantee_fee_rate": (
         "guarantee_fee_rate",
@@ -364,8 +347,6 @@ DUTY_VAT_SLIDERS = {
         0.05,
         0.001,
         ".1%",
-        "Guarantee fee",
-        "Comisión de garantía",
     ),
     "tariff_shock": (
         "tariff_shock",
@@ -373,8 +354,6 @@ DUTY_VAT_SLIDERS = {
         0.50,
         0.05,
         ".0%",
-        "Tariff shock, non-FTA origins (+ points)",
-        "Alza arancelaria, orígenes sin TLC (+ puntos)",
     ),
     "compliance_cost_per_year": (
         "compliance_cost_per_year",
@@ -382,8 +361,6 @@ DUTY_VAT_SLIDERS = {
         5_000_000.0,
         50_000.0,
         ",.0f",
-        "Compliance cost a year (MXN)",
-        "Costo de cumplimiento anual (MXN)",
     ),
 }
 HEATMAP_COST_OF_CAPITAL = (0.06, 0.09, 0.12, 0.15, 0.18, 0.21)
@@ -481,14 +458,13 @@ def build_duty_vat_explorer(
     as ``certification_cost_per_year``).
     """
     F._lang(lang)
-    es = lang == "es"
     unknown = set(defaults) - set(make_scenario.__kwdefaults__)
     if unknown:
         raise ValueError(
             f"unknown scenario default(s) {sorted(unknown)}; accepted: {sorted(make_scenario.__kwdefaults__)}"
         )
     sliders = {}
-    for name, (key, lo, hi, step, readout, en_label, es_label) in DUTY_VAT_SLIDERS.items():
+    for name, (key, lo, hi, step, readout) in DUTY_VAT_SLIDERS.items():
         value = float(defaults.get(key, make_scenario.__kwdefaults__[key]))
         sliders[name] = w.FloatSlider(
             value=max(value, lo),
@@ -496,7 +472,7 @@ def build_duty_vat_explorer(
             max=max(hi, value),
             step=step,
             readout_format=readout,
-            description=es_label if es else en_label,
+            description=t(f"widget.slider.{name}", lang),
             continuous_update=False,
             style={"description_width": "300px"},
             layout=w.Layout(width="640px"),

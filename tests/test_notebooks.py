@@ -141,7 +141,7 @@ def test_exposure_notebook(client_dir, tmp_path):
     assert len(figures(nb)) >= 8
     ageing = figure_titled(nb, "Open value by time left to the deadline")
     assert sum(sum(t["y"]) for t in ageing["data"]) == pytest.approx(kpis["open_value_mxn"])
-    waterfall = figure_titled(nb, "Exposure if open balances were regularised today")
+    waterfall = figure_titled(nb, "Tax exposure if open balances were regularised today")
     assert waterfall["data"][0]["y"][-1] == pytest.approx(kpis["exposure_total_mxn"])
     assert figure_titled(nb, "Open value by origin and part")["data"][0]["type"] == "treemap"
     # the explorer was built and displayed: a widget view for JupyterLab, and
@@ -160,6 +160,16 @@ def test_exposure_notebook_in_spanish_without_widgets(client_dir, tmp_path):
     assert_renders_offline(nb)
     figure_titled(nb, "Valor abierto por tiempo restante al vencimiento")
     assert not any(WIDGET_VIEW in o.get("data", {}) for o in outputs(nb))
+    # the prose follows the language too: every Markdown output is Spanish
+    from report.visible import ONLY_EN
+
+    prose = " ".join(
+        "".join(o["data"]["text/markdown"])
+        for o in outputs(nb)
+        if "text/markdown" in o.get("data", {})
+    )
+    assert "Exposición IMMEX" in prose and "Faltantes y renglones rechazados" in prose
+    assert not {w.lower() for w in prose.split()} & ONLY_EN
 
 
 @pytest.mark.slow
@@ -176,6 +186,7 @@ def test_duty_vs_vat_notebook(client_dir, tmp_path):
         "cost_of_capital": 0.15,
         "refund_lag_months": 3.0,
         "tariff_shock": 0.1,
+        "lang": "en",  # the notebook is Spanish by default
     }
     nb = execute("duty_vs_vat", tmp_path, params)
     assert_renders_offline(nb)

@@ -89,7 +89,9 @@ def test_broken_client_keeps_its_failed_notebook_and_reason(batch):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["reason"] == failed.reason
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "broken" in index and "could not be produced" in index
+    assert (
+        "broken" in index and "no se pudieron generar" in index
+    )  # the index is Spanish by default
     assert "broken/2025-03/report.ipynb" in index
     # the reason is in the index (HTML-escaped like every other string)
     reason_words = re.sub(r"[^A-Za-z]+", " ", failed.reason).split()[:3]
@@ -130,9 +132,8 @@ def test_kpis_json_equals_the_package_computation(batch):
 
     data_root, out, _ = batch
     written = json.loads((out / "acme" / PERIOD / "kpis.json").read_text(encoding="utf-8"))
-    expected = json.loads(
-        json.dumps(build_report_data(data_root / "acme", PERIOD).kpis_json(), ensure_ascii=False)
-    )
+    data = build_report_data(data_root / "acme", PERIOD, language=written["language"])
+    expected = json.loads(json.dumps(data.kpis_json(), ensure_ascii=False))
     assert written == expected
     k, prev = written["kpis"], written["previous_kpis"]
     assert written["as_of"] == "2025-03-31" and written["previous_period"] == "2025-02"
@@ -202,7 +203,7 @@ def test_index_lists_every_client_with_kpis_and_links(batch):
     for client in ("acme", "beta"):
         for name in ("report.html", "annex.xlsx", "kpis.json", "report.ipynb"):
             assert f'href="{client}/{PERIOD}/{name}"' in index
-    assert "MXN 1,027,000" in index  # acme's open value, as in kpis.json
+    assert "$1,027,000 MXN" in index  # acme's open value, as in kpis.json
     assert "2 of 3" not in index or "report(s) ready" in index
 
 
@@ -311,7 +312,7 @@ def test_rerun_overwrites_cleanly_with_the_fixture_template(tmp_path):
     )
     assert second.exit_code == 1 and "exports.csv" in second.failed[0].reason
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "report.ipynb"]
-    assert "could not be produced" in (out / "index.html").read_text(encoding="utf-8")
+    assert "no se pudieron generar" in (out / "index.html").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- client strings, exposure, rejects
@@ -405,7 +406,9 @@ def test_rejects_are_grouped_by_file_and_column(tmp_path):
 def test_data_quality_table_shows_one_line_per_column(batch):
     _, out, _ = batch
     report = (out / "gamma" / PERIOD / "report.html").read_text(encoding="utf-8")
-    rows = re.findall(r"<tr>(.*?)</tr>", report, flags=re.S)
+    # the grouped table (the list of every rejected row follows under its own heading)
+    grouped = report.split("Rejected rows by file and column")[1].split("<h3>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", grouped, flags=re.S)
     quality = [r for r in rows if ">imports.csv<" in r and ">quantity<" in r]
     assert len(quality) == 1
     cells = re.findall(r"<td[^>]*>(.*?)</td>", quality[0])
@@ -416,7 +419,9 @@ def test_data_quality_table_shows_one_line_per_column(batch):
         "3",
         "quantity must be greater than 0, got -1",
     ]
-    assert "quantity is not a number" not in report  # only one example reason per group
+    assert "quantity is not a number" not in grouped  # only one example reason per group
+    # every rejected row is listed below the grouped table (issue 11)
+    assert "quantity is not a number" in report.split("Rejected rows by file and column")[1]
 
 
 # --------------------------------------------------------------------------- --template

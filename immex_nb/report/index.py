@@ -7,8 +7,12 @@ a folder name refused) are added from the batch.  Example row::
 
     ACME S.A. de C.V. (acme) | 2025-03 | ok | open value MXN 1,234,568 | … | Report · Annex · KPIs · Notebook
 
-Failures come first, each with its reason and a link to the executed notebook
-that holds the error.  Every string from client data goes through jinja's
+Failures come first, each with its reason and — when one was written — a link
+to the executed notebook that holds the error.  A failure that left nothing on
+disk (a refused folder name, a dead worker, a bad period, a full disk) is
+listed with its reason all the same: the page never depends on a link being
+there.  Words come from the text catalog (``index.*``) in one language
+(Spanish by default); money as in the report (``$1,234,568 MXN``).  Every string from client data goes through jinja's
 autoescape (``<script>`` in a client name is shown, never run) and links are
 percent-encoded.
 """
@@ -25,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from immex_nb.fmt import format_value
+from immex_nb.text import DEFAULT_LANG, check_lang, has, labels, t
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _PERIOD_DIR = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -41,7 +46,7 @@ class Entry:
     client_name: str = ""
     seconds: float | None = None
     kpis: list[dict] = field(default_factory=list)  # [{label, text, change}]
-    links: dict[str, str] = field(default_factory=dict)  # label → relative URL
+    links: dict[str, str] = field(default_factory=dict)  # report|annex|kpis|notebook → URL
 
     @property
     def ok(self) -> bool:
@@ -68,7 +73,7 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _entry_from_folder(folder: Path) -> Entry | None:
+def _entry_from_folder(folder: Path, lang: str) -> Entry | None:
     manifest = _read_json(folder / "manifest.json")
     if manifest is None:
         return None
@@ -87,29 +92,43 @@ def _entry_from_folder(folder: Path) -> Entry | None:
         if not isinstance(item, dict):
             continue
         unit = str(item.get("unit", ""))
+        key = str(item.get("key", ""))
+        label = (
+            t(f"kpi_short.{key}", lang)
+            if has(f"kpi_short.{key}")
+            else str(item.get("short") or item.get("label") or key)
+        )
         e.kpis.append(
             {
-                "key": str(item.get("key", "")),
-                "label": str(item.get("short") or item.get("label") or item.get("key", "")),
-                "text": format_value(item.get("value"), unit),
+                "key": key,
+                "label": label,
+                "text": format_value(item.get("value"), unit, lang),
                 "change": _short_change(item.get("value"), item.get("previous"), unit),
             }
         )
     base = f"{quote(client, safe='')}/{quote(period)}/"
-    for label, name in (
-        ("Report", "report.html"),
-        ("Annex", "annex.xlsx"),
-        ("KPIs", "kpis.json"),
-        ("Notebook", "report.ipynb"),
-    ):
+    for kind, name in LINKS:
         if (folder / name).is_file():
-            e.links[label] = base + name
+            e.links[kind] = base + name
     return e
 
 
-def collect_entries(out: str | os.PathLike, results: Iterable = ()) -> list[Entry]:
+#: the files a report folder may hold, in the order the index links them
+LINKS = (
+    ("report", "report.html"),
+    ("annex", "annex.xlsx"),
+    ("kpis", "kpis.json"),
+    ("notebook", "report.ipynb"),
+)
+
+
+def collect_entries(
+    out: str | os.PathLike, results: Iterable = (), lang: str = DEFAULT_LANG
+) -> list[Entry]:
     """Entries for every ``OUT/<client>/<period>`` with a manifest, corrected by
-    this run's ``results`` (``TaskResult``-like objects)."""
+    this run's ``results`` (``TaskResult``-like objects: ``client``,
+    ``period``, ``status``, ``reason``, ``seconds`` — any of them may be
+    missing or ``None``)."""
     out = Path(out)
     entries: dict[tuple[str, str], Entry] = {}
     if out.is_dir():
@@ -122,40 +141,50 @@ def collect_entries(out: str | os.PathLike, results: Iterable = ()) -> list[Entr
                 continue
             for folder in sorted(client_dir.iterdir()):
                 if folder.is_dir() and _PERIOD_DIR.fullmatch(folder.name):
-                    e = _entry_from_folder(folder)
+                    e = _entry_from_folder(folder, lang)
                     if e is not None:
                         entries[(e.client, e.period)] = e
     for r in results:
-        key = (r.client, r.period)
+        client = str(getattr(r, "client", "") or "?")
+        period = str(getattr(r, "period", "") or "?")
+        status = str(getattr(r, "status", "") or "failed")
+        key = (client, period)
         have = entries.get(key)
-        if have is None or (r.status != "ok" and have.ok):
+        if have is None or (status != "ok" and have.ok):
             links = {}
-            if have is not None and "Notebook" in have.links:
-                links["Notebook"] = have.links["Notebook"]
+            if have is not None and "notebook" in have.links:
+                links["notebook"] = have.links["notebook"]
             entries[key] = Entry(
-                r.client,
-                r.period,
-                r.status,
-                r.reason,
-                client_name=r.client,
-                seconds=r.seconds,
+                client,
+                period,
+                status,
+                str(getattr(r, "reason", "") or ""),
+                client_name=client,
+                seconds=getattr(r, "seconds", None),
                 links=links,
             )
     return sorted(entries.values(), key=lambda e: (e.client_name.casefold(), e.client, e.period))
 
 
 def _neg_period(period: str) -> int:
-    """Sort key putting the latest period first."""
+    """Sort key putting the latest period first (a period that is no
+    ``YYYY-MM`` — a failed entry's — sorts last)."""
+    from immex_nb.dates import Period
+    from immex_nb.errors import ImmexError
+
     try:
-        y, m = period.split("-")
-        return -(int(y) * 12 + int(m))
-    except ValueError:
+        p = Period.parse(period)
+    except ImmexError:
         return 0
+    return -(p.year * 12 + p.month)
 
 
-def render_index(entries: list[Entry], title: str = "IMMEX monthly reports") -> str:
+def render_index(entries: list[Entry], title: str | None = None, lang: str = DEFAULT_LANG) -> str:
+    """The page, in ``lang``; never fails on an entry without links or reason."""
     import jinja2
 
+    check_lang(lang)
+    title = title or t("index.title", lang)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
@@ -188,6 +217,9 @@ def render_index(entries: list[Entry], title: str = "IMMEX monthly reports") -> 
         )
         previous_client = e.client
     return env.get_template("index.html.j2").render(
+        lang=lang,
+        tx=labels("index", lang),
+        link_labels={kind: t(f"index.link.{kind}", lang) for kind, _ in LINKS},
         title=title,
         rows=rows,
         failed=failed,
@@ -201,9 +233,10 @@ def render_index(entries: list[Entry], title: str = "IMMEX monthly reports") -> 
     )
 
 
-def write_index(out: str | os.PathLike, results: Iterable = ()) -> Path:
-    """Write ``OUT/index.html`` atomically; return its path."""
+def write_index(out: str | os.PathLike, results: Iterable = (), lang: str = DEFAULT_LANG) -> Path:
+    """Write ``OUT/index.html`` (in ``lang``) atomically; return its path."""
     from immex_nb.outputs import write_text
 
     out = Path(out)
-    return write_text(out / "index.html", render_index(collect_entries(out, results)))
+    page = render_index(collect_entries(out, results, lang), lang=lang)
+    return write_text(out / "index.html", page)

@@ -31,6 +31,8 @@ import copy
 import os
 from pathlib import Path
 
+from immex_nb.text import DEFAULT_LANG
+
 RENDERER_NAME = "immex_report"
 #: plotly config for every figure in a report: no plotly logo, no "edit in
 #: chart studio", a PNG download button named after the chart.
@@ -87,8 +89,13 @@ def _drop_stderr(nb) -> None:
             ]
 
 
-def notebook_to_html(notebook: str | os.PathLike, title: str = "Report") -> str:
-    """HTML for the client: outputs and markdown only, plotly.js inlined once."""
+def notebook_to_html(
+    notebook: str | os.PathLike, title: str = "Report", lang: str | None = None
+) -> str:
+    """HTML for the client: outputs and markdown only, plotly.js inlined once.
+
+    ``<html lang=…>`` is ``lang``, else the ``language`` parameter papermill
+    recorded in the executed notebook, else Spanish."""
     import nbformat
     from nbconvert import HTMLExporter
     from plotly.offline import get_plotlyjs
@@ -97,7 +104,10 @@ def notebook_to_html(notebook: str | os.PathLike, title: str = "Report") -> str:
     _drop_stderr(nb)
     nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)  # report notebooks never depend on widgets
+    params = nb.metadata.get("papermill", {}).get("parameters", {}) or {}
+    lang = lang or str(params.get("language") or DEFAULT_LANG)
     exporter = HTMLExporter(
+        language_code=lang,
         template_name="lab",
         template_file="report.html.j2",
         extra_template_paths=[str(TEMPLATES_DIR)],
