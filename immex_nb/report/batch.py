@@ -732,25 +732,21 @@ def _clean_stale(client_out: Path) -> None:
 
 
 def client_language(folder: Path) -> str | None:
-    """The client's ``language`` setting, or None.  Read defensively: from the
-    settings when they know the key, else straight from ``client.toml``; an
-    unreadable file gives None (the report itself says what is wrong)."""
-    try:
-        from immex_nb.settings import read_settings
+    """The client's ``language`` setting, or None (an unreadable ``client.toml``
+    gives None here: the report itself says what is wrong with it)."""
+    from immex_nb.settings import read_settings
 
-        lang = getattr(read_settings(folder), "language", None)
-        if lang:
-            return str(lang)
-    except Exception:
-        pass
     try:
-        import tomllib
-
-        raw = tomllib.loads((folder / "client.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_settings(folder).language or None
+    except ImmexError:
         return None
-    lang = raw.get("language") if isinstance(raw, dict) else None
-    return str(lang) if isinstance(lang, str) and lang.strip() else None
+
+
+def firm_language(data_root: Path) -> str | None:
+    """The consultancy's default language (``DATA_ROOT/firm.toml``), or None."""
+    from immex_nb.settings import read_firm
+
+    return read_firm(data_root).language or None
 
 
 def run_batch(
@@ -823,12 +819,13 @@ def run_batch(
     out_abs = out_dir.resolve()
     log_path = out_abs / LOG_NAME
     result = BatchResult(out=out_dir)
+    firm_lang = firm_language(root)  # a bad firm.toml stops the batch up front
     with lock_out(out_abs):
         check_template_parameters(template_path)
         tasks = []
         for name in names:
             try:
-                lang = resolve_lang(language, client_language(root / name))
+                lang = resolve_lang(language, client_language(root / name), firm_lang)
             except ImmexError as exc:
                 for p in periods:
                     result.results.append(TaskResult(name, p, "failed", str(exc)))
@@ -877,7 +874,7 @@ def run_batch(
 
         from immex_nb.report.index import write_index
 
-        write_index(out_dir, result.results)
+        write_index(out_dir, result.results, lang=resolve_lang(language, firm_lang))
     result.seconds = round(time.perf_counter() - t0, 3)
     if echo:
         _print_summary(result)

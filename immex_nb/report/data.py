@@ -85,6 +85,10 @@ class ReportData:
     firm: object = None  # immex_nb.settings.FirmSettings
     logo: str = ""  # data: URI of the firm's logo
     consultant_notes: str = ""  # the notes file's Markdown text
+    #: the month's regularisations and changes of regime, and their taxes (immex_nb.kinds)
+    movements: pd.DataFrame | None = None
+    #: ``(descargos, saldos)`` of the Anexo 30 worksheet (immex_nb.anexo30), or None
+    anexo30: tuple | None = None
 
     def kpis_json(self) -> dict:
         """The content of ``kpis.json``."""
@@ -135,6 +139,15 @@ def snapshot(ledger, as_of: pd.Timestamp) -> Snapshot:
     kpis = headline_kpis(result, exp, ledger.rejects)
     kpis.update(_af_split(result.balances, exp))
     return Snapshot(as_of, result, exp, aged, kpis)
+
+
+def _movements(snap: Snapshot, period: Period, ledger) -> pd.DataFrame:
+    """What was regularised (A3) or changed regime (F4/F5) in the month, with
+    the taxes paid with it (docs/rules/claves.md): discharged, not exposure."""
+    from immex_nb.kinds import regularised_in
+
+    r = snap.result
+    return regularised_in(r.allocations, period, r.balances, claves=getattr(ledger, "claves", None))
 
 
 def _af_split(balances: pd.DataFrame, exposure: pd.DataFrame) -> dict:
@@ -323,6 +336,11 @@ def build_report_data(
         )
     _build_tables(data, frames)
     data.history = _history(ledger, cur, as_of)
+    data.movements = _movements(cur, this, ledger)
+    if prev == this.previous:  # the worksheet runs from the month before's close
+        from immex_nb.anexo30 import anexo30
+
+        data.anexo30 = anexo30(old.result, cur.result, this)
     ds_dir = folder / "datastage"
     if ds_dir.is_dir():
         data.datastage = _datastage(ledger, ds_dir, this)
@@ -612,5 +630,5 @@ def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=Tru
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "kpis.json", json.dumps(data.kpis_json(), indent=2, ensure_ascii=False) + "\n")
-    tables = report_anexo30(data) if anexo30 is True else (anexo30 or None)
+    tables = (data.anexo30 or report_anexo30(data)) if anexo30 is True else (anexo30 or None)
     write_report_annex(data, out / "annex.xlsx", anexo30=tables)

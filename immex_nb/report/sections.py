@@ -825,6 +825,90 @@ class ReportView:
         )
         self._display("".join(parts))
 
+    def movements(self) -> None:
+        """Regularisations (A3) and changes of regime (F4/F5) of the month: the
+        balance they discharged is no longer exposure; the taxes were paid."""
+        d = self.data
+        mv = d.movements
+        parts = [self._h2("movements"), self._p(self._t("movements_intro"), "ix-note")]
+        if mv is None or mv.empty:
+            parts.append(self._p(self._t("movements_none", month=self._month_name(d.period))))
+            self._display("".join(parts))
+            return
+        mv = mv.copy()
+        mv["kind_label"] = [self._t(f"kind_{k}") for k in mv["kind"]]
+        parts.append(
+            self._p(
+                self._t(
+                    "movements_sentence",
+                    value=self._money(mv["value_mxn"].sum()),
+                    taxes=self._money(mv["taxes"].sum()),
+                )
+            )
+        )
+        total = {c: float(mv[c].sum()) for c in ("value_mxn", "igi", "dta", "iva", "taxes")}
+        total["exits"] = int(mv["exits"].sum())
+        parts.append(
+            self._table(
+                mv,
+                [
+                    ("kind_label", "movement_kind", "text"),
+                    ("export_clave", "clave", "code"),
+                    ("exits", "lines", "int"),
+                    ("value_mxn", "value_discharged_mxn", "MXN"),
+                    ("igi", "igi_mxn", "MXN"),
+                    ("dta", "dta_mxn", "MXN"),
+                    ("iva", "iva_mxn", "MXN"),
+                    ("taxes", "taxes_paid_mxn", "MXN"),
+                ],
+                total_row=total,
+            )
+        )
+        self._display("".join(parts))
+
+    def anexo30(self) -> None:
+        """The month's Anexo 30 (SCCCyG) worksheet in short: saldos per fracción."""
+        d = self.data
+        month = self._month_name(d.period)
+        parts = [f"<h2>{_e(t('anexo30.title', self.lang, period=month))}</h2>"]
+        if d.anexo30 is None:
+            parts.append(self._p(self._t("anexo30_not_built"), "ix-note"))
+            self._display("".join(parts))
+            return
+        descargos, saldos = d.anexo30
+        parts.append(self._p(t("anexo30.intro", self.lang, period=month), "ix-note"))
+        sal = saldos.copy()
+        sal["fraccion"] = (
+            sal["fraccion"].astype(str).replace("", t("anexo30.fraccion.blank", self.lang))
+        )
+        sal["af"] = [t(f"anexo30.activo_fijo.{v}", self.lang) for v in sal["activo_fijo"]]
+        sal = sal.sort_values("closing_value_mxn", ascending=False, kind="stable")
+        money = [c for c in sal.columns if c.endswith("_value_mxn")]
+        parts.append(
+            self._table(
+                sal,
+                [
+                    ("fraccion", "fraccion", "code"),
+                    ("af", "activo_fijo", "text"),
+                    ("opening_value_mxn", "opening_mxn", "MXN"),
+                    ("credits_value_mxn", "credits_mxn", "MXN"),
+                    ("descargos_value_mxn", "descargos_mxn", "MXN"),
+                    ("closing_value_mxn", "closing_mxn", "MXN"),
+                    ("expired_value_mxn", "expired_mxn", "MXN"),
+                ],
+                total_row={c: float(sal[c].sum()) for c in money},
+                sheet="anexo30",
+            )
+        )
+        parts.append(
+            self._p(
+                self._t("anexo30_descargos", n=fmt.count(descargos["export_pedimento"].nunique())),
+                "ix-note",
+            )
+        )
+        parts.append(self._p(t("anexo30.note.no_txt", self.lang), "ix-note"))
+        self._display("".join(parts))
+
     def data_quality(self) -> None:
         d = self.data
         parts = [self._h2("quality"), self._p(self._t("quality_intro"), "ix-note")]
