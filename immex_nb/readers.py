@@ -22,6 +22,23 @@ records (a blank line) goes through pandas' C reader, and anything either
 refuses (longer records, an unterminated quote, a huge cell) through
 :mod:`csv` itself, as a small file would.
 
+Two faults of hand-edited files are read line by line (docs/rules/validation.md):
+
+* **encodings are decided per line**: a file that is not UTF-8 as a whole is
+  decoded one physical line at a time, UTF-8 where the line is valid UTF-8
+  and Windows-1252 where it is not, so one stray Windows-1252 byte never
+  re-decodes the rest of a UTF-8 file (``RawTable.fallback_lines`` counts the
+  lines that needed Windows-1252);
+* **a quote that never closes cannot swallow lines**: a record that spans
+  several physical lines is a quoted cell with line breaks, which Excel
+  writes; but when it looks like an opening quote that was never closed (the
+  file ends inside it, a quote closes and is followed by text, the record has
+  more cells than the header, or a line inside it is a whole row by itself),
+  the line where the quote opened is read on its own (``RawTable.unclosed``
+  names it, and :mod:`immex_nb.load` rejects it) and reading starts afresh on
+  the next line, so every line it had absorbed is read as its own row and the
+  rows below keep their numbers.
+
 A file that cannot be read at all raises :class:`~immex_nb.errors.ImmexError`.
 """
 
@@ -39,9 +56,6 @@ import pandas as pd
 
 from immex_nb.errors import ImmexError
 
-#: encodings tried in order: Excel's "CSV UTF-8" (with BOM), plain UTF-8, then
-#: Windows-1252, which is what Excel writes for "CSV (delimited)" on Windows.
-ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 #: what Python's ``str.strip()`` removes (every character whose ``isspace()``
@@ -60,6 +74,7 @@ class Source:
     table: str
     path: Path
     sheet: str | None = None  # None: a CSV file
+    hidden: bool = False  # a workbook sheet hidden in Excel
 
     @property
     def label(self) -> str:
@@ -72,6 +87,16 @@ class Source:
         sheet = self.table if self.sheet.strip().lower() == self.table else self.sheet
         return f"{self.path.name}:{sheet}"
 
+    @property
+    def description(self) -> str:
+        """Where the table was read, for people: ``imports.csv``, or
+        ``client.xlsx, sheet 'Imports'`` (``… (hidden sheet)`` for a sheet
+        Excel hides)."""
+        if self.sheet is None:
+            return self.path.name
+        hidden = " (hidden sheet)" if self.hidden else ""
+        return f"{self.path.name}, sheet '{self.sheet}'{hidden}"
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -81,7 +106,11 @@ class RawTable:
 
     ``overflow`` lists the rows holding a value to the right of the header's
     last cell (such a value belongs to no column): row number → 1-based
-    position of the row's last cell that holds a value.
+    position of the row's last cell that holds a value.  ``unclosed`` lists
+    the rows where a quote opens and never closes (read on their own, see the
+    module's docstring): row number → 1-based position of the cell the quote
+    opens.  ``fallback_lines`` counts the physical lines decoded as
+    Windows-1252 in a file that is not UTF-8 throughout.
     """
 
     source: Source
@@ -89,6 +118,8 @@ class RawTable:
     cells: pd.DataFrame
     overflow: pd.Series
     decimal_comma: bool = False  # a semicolon CSV: "1234,5" means 1234.5
+    unclosed: pd.Series | None = None
+    fallback_lines: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -100,7 +131,11 @@ def find_sources(folder: Path, tables: list[str]) -> dict[str, Source]:
 
     ``imports.csv`` (any case) or a sheet named ``imports`` in any workbook;
     a workbook named ``imports.xlsx`` without such a sheet gives its first
-    sheet.  The same table offered twice is an error naming both places.
+    visible sheet.  The same table offered twice is an error naming both
+    places, and so is a workbook with two sheets that could be one table
+    (``imports`` and `` Imports``, or a hidden ``imports`` sheet beside the
+    visible first sheet of ``imports.xlsx``): a hidden sheet never wins over a
+    visible one unnoticed.
     """
     found: dict[str, list[Source]] = {t: [] for t in tables}
     for path in _files(folder):
@@ -131,11 +166,26 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _workbook_sources(path: Path, tables: list[str]) -> list[Source]:
-    names = _sheet_names(path)
-    sources = [Source(n.strip().lower(), path, n) for n in names if n.strip().lower() in tables]
-    stem = path.stem.lower()
-    if not sources and stem in tables and names:
-        sources = [Source(stem, path, names[0])]
+    sheets = _sheet_states(path)
+    sources = []
+    for table in tables:
+        named = [(n, h) for n, h in sheets if n.strip().lower() == table]
+        candidates = list(named)
+        if path.stem.lower() == table and not any(not h for _, h in named):
+            # imports.xlsx: its first visible sheet, unless a visible sheet is named after
+            # the table; a hidden "imports" sheet competes with it rather than winning
+            first = next(((n, h) for n, h in sheets if not h), sheets[0] if sheets else None)
+            if first is not None and first not in candidates:
+                candidates.append(first)
+        if len(candidates) > 1:
+            shown = ", ".join(f"'{n}'" + (" (hidden)" if h else "") for n, h in candidates)
+            raise ImmexError(
+                f"{path.name}: sheets {shown} could each be the '{table}' table; "
+                "keep one (delete or rename the others)"
+            )
+        if candidates:
+            name, hidden = candidates[0]
+            sources.append(Source(table, path, name, hidden))
     return sources
 
 
@@ -150,10 +200,12 @@ def _open_workbook(path: Path):
         ) from None
 
 
-def _sheet_names(path: Path) -> list[str]:
+def _sheet_states(path: Path) -> list[tuple[str, bool]]:
+    """The workbook's sheets in order: ``(name, hidden)`` (Excel's hidden and
+    very hidden sheets alike)."""
     wb = _open_workbook(path)
     try:
-        return list(wb.sheetnames)
+        return [(ws.title, ws.sheet_state != "visible") for ws in wb.worksheets]
     finally:
         wb.close()
 
@@ -165,23 +217,49 @@ def _sheet_names(path: Path) -> list[str]:
 def read_raw(source: Source) -> RawTable:
     """Read ``source`` as text (CSV or workbook sheet)."""
     if source.sheet is None:
-        frame, decimal_comma = _read_csv_frame(source.path)
-    else:
-        records = _read_sheet_records(source.path, source.sheet)
-        frame, decimal_comma = _records_frame(records), False
-    return _to_raw_table(source, frame, decimal_comma)
+        csv_text = _read_csv_frame(source.path)
+        return _to_raw_table(
+            source,
+            csv_text.frame,
+            csv_text.decimal_comma,
+            unclosed=csv_text.unclosed,
+            fallback_lines=csv_text.fallback_lines,
+        )
+    records = _read_sheet_records(source.path, source.sheet)
+    return _to_raw_table(source, _records_frame(records), False)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (BOM or not), else Windows-1252; anything else is unreadable."""
+def decode_text(data: bytes, name: str) -> tuple[str, int]:
+    """The text of a CSV file, and how many of its lines were Windows-1252.
+
+    UTF-8 throughout (a BOM is dropped) is the common case and is decoded at
+    once; otherwise each physical line is decoded as UTF-8 if it is valid
+    UTF-8, else as Windows-1252 (as Excel writes "CSV (delimited)"), so a stray
+    Windows-1252 byte changes only its own line.  A line that is neither (a
+    byte Windows-1252 leaves undefined) makes the file unreadable.
+    """
     if b"\x00" in data:
         raise ImmexError(f"{name}: not a text file (is it a spreadsheet saved with a .csv name?)")
-    for encoding in ENCODINGS:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    parts, fallback = [], 0
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
         try:
-            return data.decode(encoding), encoding
+            parts.append(line.decode("utf-8"))
         except UnicodeDecodeError:
-            continue
-    raise ImmexError(f"{name}: cannot read this file as text; save it as CSV UTF-8 or Windows-1252")
+            try:
+                parts.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                raise ImmexError(
+                    f"{name}: cannot read line {number} as text; "
+                    "save the file as CSV UTF-8 or Windows-1252"
+                ) from None
+            fallback += 1
+    return "".join(parts), fallback
 
 
 def sniff_delimiter(text: str) -> str:
@@ -217,29 +295,125 @@ def _first_line(text: str) -> str:
         size *= 4
 
 
-def _read_csv_frame(path: Path) -> tuple[pd.DataFrame, bool]:
+@dataclass(frozen=True)
+class _CsvText:
+    frame: pd.DataFrame  # records as text columns 0 … n − 1, record k = row k + 1
+    decimal_comma: bool
+    unclosed: dict[int, int]  # record index → 1-based cell where a quote never closes
+    fallback_lines: int
+
+
+def _read_csv_frame(path: Path) -> _CsvText:
     """The CSV's records as text columns ``0 … n − 1`` (short records padded
-    with ``""``), and whether it is a semicolon CSV (decimal comma)."""
+    with ``""``), whether it is a semicolon CSV (decimal comma), the lines
+    with a quote that never closes, and the lines decoded as Windows-1252."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    text, encoding = _decode(data, path.name)
+    text, fallback = decode_text(data, path.name)
     delimiter = sniff_delimiter(text)
-    if encoding == "utf-8-sig":
+    if fallback == 0:
         utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     else:
         utf8 = text.encode("utf-8")
     frame = _arrow_csv(utf8, delimiter, _first_line(text).count(delimiter) + 1)
     if frame is None:
         frame = _pandas_csv(utf8, delimiter)
-    if frame is None:
-        try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            raise ImmexError(f"{path.name}: not a valid CSV file ({exc})") from None
+    unclosed: dict[int, int] = {}
+    if frame is None or len(frame) != _physical_lines(utf8):
+        # a quoted cell holds a line break (or the fast readers refused the
+        # file): read record by record, knowing which lines each one spans
+        records, unclosed = split_records(text, delimiter, path.name)
         frame = _records_frame(records)
-    return frame, delimiter == ";"
+    return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+def _physical_lines(data: bytes) -> int:
+    """Lines as the CSV readers count them (``\\n``, ``\\r\\n`` or a lone ``\\r``
+    end a line; a last line without an end counts)."""
+    if not data:
+        return 0
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (data[-1:] not in (b"\n", b"\r"))
+
+
+def split_records(text: str, delimiter: str, name: str) -> tuple[list[list[str]], dict[int, int]]:
+    """The records of ``text`` as :mod:`csv` reads them, except that a record
+    holding an opening quote that was never closed (:func:`_swallows`) gives
+    way to the line where the quote opened, read on its own, and reading
+    starts afresh on the next line.
+
+    Returns the records and, for each line read on its own because of an
+    unclosed quote, its record index → the 1-based cell where the quote opens.
+    """
+    lines = list(io.StringIO(text, newline=""))
+    records: list[list[str]] = []
+    unclosed: dict[int, int] = {}
+    width = 0  # cells of the header (the first record with a value), once seen
+    i, n = 0, len(lines)
+    while i < n:
+        reader = csv.reader((lines[k] for k in range(i, n)), delimiter=delimiter)
+        done = 0  # lines of this reader already given as records
+        restart = None
+        try:
+            for record in reader:
+                start, end = i + done, i + reader.line_num
+                done = reader.line_num
+                if (
+                    end - start > 1
+                    and width
+                    and _swallows(lines[start:end], record, width, delimiter)
+                ):
+                    restart = start
+                    break
+                records.append(record)
+                if not width:
+                    width = _header_width(record)
+        except csv.Error as exc:
+            start = i + done
+            if not (width and i + reader.line_num - start > 1):
+                raise ImmexError(f"{name}: not a valid CSV file ({exc})") from None
+            restart = start  # e.g. a cell over the csv module's size limit: a quote never closed
+        if restart is None:
+            break
+        alone = _read_alone(lines[restart], delimiter)
+        unclosed[len(records)] = len(alone)
+        records.append(alone)
+        i = restart + 1
+    return records, unclosed
+
+
+def _header_width(record: list[str]) -> int:
+    cells = [c.strip(WHITESPACE) for c in record]
+    while cells and not cells[-1]:
+        cells.pop()
+    return len(cells)
+
+
+def _swallows(lines: list[str], record: list[str], width: int, delimiter: str) -> bool:
+    """Whether a record spanning ``lines`` is an opening quote that was never
+    closed rather than a quoted cell with line breaks: it does not read as
+    well-formed CSV (the file ends inside the quote, or a closing quote is
+    followed by text), it has more cells than the header, or a line inside it
+    (not its last) is a whole row by itself."""
+    if len(record) > width:
+        return True
+    try:
+        list(csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return True
+    return any(len(_read_alone(line, delimiter)) >= max(width, 2) for line in lines[1:-1])
+
+
+def _read_alone(line: str, delimiter: str) -> list[str]:
+    """One physical line read as a record by itself (a quote left open ends
+    with the line)."""
+    body = line.rstrip("\r\n")
+    try:
+        return next(csv.reader([body], delimiter=delimiter), [])
+    except csv.Error:  # a cell over the size limit: the line as one cell
+        return [body]
 
 
 def _arrow_csv(data: bytes, delimiter: str, n_fields: int) -> pd.DataFrame | None:
@@ -363,7 +537,13 @@ def _strip(column: pd.Series) -> pd.Series:
     return column.astype("str").str.strip(WHITESPACE)
 
 
-def _to_raw_table(source: Source, frame: pd.DataFrame, decimal_comma: bool) -> RawTable:
+def _to_raw_table(
+    source: Source,
+    frame: pd.DataFrame,
+    decimal_comma: bool,
+    unclosed: dict[int, int] | None = None,
+    fallback_lines: int = 0,
+) -> RawTable:
     """Split records into header and data rows, keeping spreadsheet row numbers.
 
     ``frame`` holds the records in file order (record ``k`` is spreadsheet row
@@ -392,4 +572,10 @@ def _to_raw_table(source: Source, frame: pd.DataFrame, decimal_comma: bool) -> R
         used[(column != "").to_numpy(dtype=bool)] = position
     beyond = used > 0
     overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
-    return RawTable(source, header, cells, overflow, decimal_comma)
+    open_quotes = {k + 1: v for k, v in (unclosed or {}).items() if first < k <= last}
+    unclosed_rows = pd.Series(
+        list(open_quotes.values()),
+        index=pd.Index(list(open_quotes), dtype=np.int64, name="row"),
+        dtype="int64",
+    )
+    return RawTable(source, header, cells, overflow, decimal_comma, unclosed_rows, fallback_lines)

@@ -635,8 +635,10 @@ def test_csv_reading_agrees_with_the_csv_module(tmp_path, rows, rectangular, del
     """Whichever splitter reads the file (pyarrow when every record has as many
     cells as the first, pandas when some have fewer, the csv module
     otherwise), the header, the cells, the row numbers and the values beyond
-    the header are those the csv module gives."""
+    the header are those the csv module gives — unless a record spanning lines
+    looks like an unclosed quote (tests/hostile/test_unterminated_quote.py)."""
     import csv
+    import io
 
     from immex_nb.readers import Source, read_raw
 
@@ -656,6 +658,13 @@ def test_csv_reading_agrees_with_the_csv_module(tmp_path, rows, rectangular, del
             read_raw(Source("imports", path))
         return
     raw = read_raw(Source("imports", path))
+    if not raw.unclosed.empty:
+        # a record the csv module reads over several lines looked like a quote
+        # that never closes: the reader read its first line alone instead
+        # (docs/rules/validation.md), so only such files may differ
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        assert len(records) < len(list(io.StringIO(text, newline="")))
+        return
     header, body, overflow = expected
     assert raw.header == header
     assert raw.cells.index.tolist() == [n for n, _ in body]
