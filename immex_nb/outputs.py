@@ -195,6 +195,7 @@ def _can_exchange(real: Path) -> bool:
 def _publish(stage: Path, real: Path, names: list[str], beside: bool) -> None:
     if beside and not real.exists():
         try:
+            os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
             os.rename(stage, real)  # the first set: one rename creates OUT
             return
         except OSError:
