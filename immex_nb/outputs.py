@@ -111,6 +111,25 @@ def neutralise_formulas(column: pd.Series) -> pd.Series:
     return column
 
 
+def _line_breaks(column: pd.Series) -> pd.Series:
+    """Carriage returns inside text cells as ``\\n``: the CSV writer quotes a
+    cell holding ``\\n`` but not one holding only ``\\r``, which a reader
+    would take for the end of the row."""
+    if not (
+        pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+    ):
+        return column
+    has_cr = column.str.contains("\r", regex=False).fillna(False).to_numpy(dtype=bool)
+    if not has_cr.any():
+        return column
+    column = column.copy()
+    fixed = (
+        column[has_cr].str.replace("\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False)
+    )
+    column.loc[fixed.index] = fixed
+    return column
+
+
 def neutralise_text(text: str) -> str:
     """One text (a header cell) as :func:`neutralise_formulas` writes it."""
     return neutralise_formulas(pd.Series([text], dtype=object)).iloc[0]
@@ -124,7 +143,7 @@ def write_csv(df: pd.DataFrame, target: str | os.PathLike) -> Path:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
         else:
-            out[col] = neutralise_formulas(out[col])
+            out[col] = _line_breaks(neutralise_formulas(out[col]))
     if any(isinstance(c, str) and c.startswith(FORMULA_START) for c in out.columns):
         out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
     with atomic_path(target) as tmp:
