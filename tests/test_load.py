@@ -1079,3 +1079,116 @@ def test_duty_rate_typed_as_a_percentage_is_a_reject(tmp_path, write_client):
     assert ledger.imports["igi_rate"].tolist() == [0.15, 0.15]
     r = ledger.rejects.iloc[0]
     assert (r["row"], r["column"]) == (2, "igi_rate") and "looks like a percentage" in r["reason"]
+
+
+# ---------------------------------------------------------------------------
+# hand-edited files: quotes that never close, stray bytes, hidden sheets
+# (docs/rules/validation.md; the command-line cases are in tests/hostile/)
+
+HEADER = ",".join(IMPORT_ROW) + ",description"
+
+
+def _line(n: int, part: str, description: str = "Tubo") -> str:
+    row = imp(line=str(n), part_number=part)
+    return ",".join(row.values()) + "," + description
+
+
+def test_quoted_line_breaks_are_one_cell_wherever_they_are(tmp_path, write_client):
+    """Excel writes a cell with line breaks as a quoted cell over several lines:
+    that is one row (spreadsheet numbering), in the last column or the first."""
+    text = "\n".join([HEADER, _line(1, "A", '"Tubo\n60 in"'), _line(2, "B"), _line(3, "C", "-")])
+    ledger = load(write_client(tmp_path / "last", imports=text.replace(",-", ",1x") + "\n"))
+    assert ledger.rejects.empty
+    assert ledger.imports["description"].tolist() == ["Tubo\n60 in", "Tubo", "1x"]
+    first = "description," + ",".join(IMPORT_ROW) + "\n"
+    first += '"Caja\n' + ",".join(["a"] * 9) + '",' + ",".join(IMPORT_ROW.values()) + "\n"
+    first += "x," + ",".join(imp(line="2").values()) + "\n"
+    ledger = load(write_client(tmp_path / "first", imports=first))
+    assert ledger.rejects.empty and len(ledger.imports) == 2
+
+
+def test_a_quote_closed_lines_later_cannot_swallow_them(tmp_path, write_client):
+    """``"Tubo 60 in`` opens a quote that ``"Tubo 40 in"`` two lines below closes:
+    the lines between are rows of their own and keep their numbers."""
+    text = "\n".join(
+        [
+            HEADER,
+            _line(1, "A", '"Tubo 60 in'),
+            _line(2, "B"),
+            _line(3, "C", '"Tubo 40 in"'),
+            _line(4, "D"),
+            _line(5, "E", "x").replace(",100,", ",-1,"),
+        ]
+    )
+    ledger = load(write_client(tmp_path, imports=text + "\n"))
+    assert ledger.imports["part_number"].tolist() == ["B", "C", "D"]
+    assert ledger.rejects[["row", "column"]].values.tolist() == [
+        [2, "description"],
+        [6, "quantity"],
+    ]
+    assert ledger.summary().loc[0, ["read", "loaded", "rejected"]].tolist() == [5, 3, 2]
+
+
+def test_stray_windows_1252_byte_is_decoded_on_its_line_only(tmp_path, write_client):
+    data = (
+        HEADER.encode()
+        + b"\n"
+        + _line(1, "DE\u00d1-1", "cart\u00f3n").encode("utf-8")
+        + b"\n"
+        + _line(2, "B", "Caf\u00e9").encode("cp1252")
+        + b"\r\n"
+    )
+    ledger = load(write_client(tmp_path, imports=data))
+    assert ledger.imports["part_number"].tolist() == ["DE\u00d1-1", "B"]
+    assert ledger.imports["description"].tolist() == ["cart\u00f3n", "Caf\u00e9"]
+    assert ledger.fallback_lines == {"imports": 1, "exports": 0}
+    assert ledger.read_from == {"imports": "imports.csv", "exports": "exports.csv"}
+
+
+def test_a_byte_neither_utf8_nor_windows_1252_names_its_line(tmp_path, write_client):
+    data = HEADER.encode() + b"\n" + _line(1, "A").encode() + b"\n" + b"x\x81\n"
+    with pytest.raises(ImmexError, match="imports.csv: cannot read line 3 as text"):
+        load(write_client(tmp_path, imports=data))
+
+
+def _workbook_client(tmp_path, sheets) -> object:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows, state in sheets:
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+        ws.sheet_state = state
+    tmp_path.mkdir(exist_ok=True)
+    wb.save(tmp_path / "client.xlsx")
+    return tmp_path
+
+
+IMPORT_SHEET = [list(IMPORT_ROW), list(IMPORT_ROW.values())]
+EXPORT_SHEET = [list(EXPORT_ROW), list(EXPORT_ROW.values())]
+
+
+def test_a_lone_hidden_sheet_is_read_and_named(tmp_path):
+    folder = _workbook_client(
+        tmp_path, [("Imports", IMPORT_SHEET, "veryHidden"), ("exports", EXPORT_SHEET, "visible")]
+    )
+    ledger = load(folder)
+    assert len(ledger.imports) == 1
+    assert ledger.files["imports"] == "client.xlsx:imports"  # the rejects' file, as before
+    assert ledger.read_from["imports"] == "client.xlsx, sheet 'Imports' (hidden sheet)"
+    assert ledger.read_from["exports"] == "client.xlsx, sheet 'exports'"
+
+
+def test_two_sheets_for_one_table_are_refused(tmp_path):
+    folder = _workbook_client(
+        tmp_path,
+        [
+            ("imports", IMPORT_SHEET, "visible"),
+            (" IMPORTS", IMPORT_SHEET, "visible"),
+            ("exports", EXPORT_SHEET, "visible"),
+        ],
+    )
+    with pytest.raises(ImmexError, match=r"client.xlsx: sheets 'imports', ' IMPORTS' could each"):
+        load(folder)
