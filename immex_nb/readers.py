@@ -246,8 +246,28 @@ def decode_text(data: bytes, name: str) -> tuple[str, int]:
         return data.decode("utf-8"), 0
     except UnicodeDecodeError:
         pass
+    parts, fallback, start, number = [], 0, 0, 1
+    while start < len(data):
+        # blocks of whole lines: a valid block decodes at once, a block with a
+        # bad byte line by line
+        end = _block_end(data, start)
+        block = data[start:end]
+        try:
+            parts.append(block.decode("utf-8"))
+        except UnicodeDecodeError:
+            text, bad = _decode_each_line(block, name, number)
+            parts.append(text)
+            fallback += bad
+        number += _physical_lines(block)
+        start = end
+    return "".join(parts), fallback
+
+
+def _decode_each_line(block: bytes, name: str, first_line: int) -> tuple[str, int]:
+    """A block of whole lines, each decoded as UTF-8 if it is valid UTF-8, else
+    as Windows-1252; and how many were Windows-1252."""
     parts, fallback = [], 0
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+    for offset, line in enumerate(block.splitlines(keepends=True)):
         try:
             parts.append(line.decode("utf-8"))
         except UnicodeDecodeError:
@@ -255,11 +275,29 @@ def decode_text(data: bytes, name: str) -> tuple[str, int]:
                 parts.append(line.decode("cp1252"))
             except UnicodeDecodeError:
                 raise ImmexError(
-                    f"{name}: cannot read line {number} as text; "
+                    f"{name}: cannot read line {first_line + offset} as text; "
                     "save the file as CSV UTF-8 or Windows-1252"
                 ) from None
             fallback += 1
     return "".join(parts), fallback
+
+
+#: bytes per block tried as UTF-8 at once by :func:`decode_text`
+DECODE_BLOCK = 1 << 16
+
+
+def _block_end(data: bytes, start: int) -> int:
+    """The end of a block of whole lines from ``start`` (about
+    :data:`DECODE_BLOCK` bytes; a longer line is one block)."""
+    end = start + DECODE_BLOCK
+    if end >= len(data):
+        return len(data)
+    cut = data.rfind(b"\n", start, end)
+    if cut < 0:
+        cut = data.find(b"\n", end)
+        if cut < 0:
+            return len(data)
+    return cut + 1
 
 
 def sniff_delimiter(text: str) -> str:

@@ -1192,3 +1192,25 @@ def test_two_sheets_for_one_table_are_refused(tmp_path):
     )
     with pytest.raises(ImmexError, match=r"client.xlsx: sheets 'imports', ' IMPORTS' could each"):
         load(folder)
+
+
+@pytest.mark.parametrize("block", [40, 1 << 16])
+def test_per_line_decoding_agrees_with_decoding_each_line(monkeypatch, block):
+    """Decoding blocks at once gives, line by line, UTF-8 where the line is
+    valid UTF-8 (even with a byte Windows-1252 leaves undefined, as in "Á") and
+    Windows-1252 elsewhere, whatever the line ends."""
+    import immex_nb.readers as readers
+
+    monkeypatch.setattr(readers, "DECODE_BLOCK", block)
+    lines = [
+        "Cartón,Ñ\r\n".encode(),
+        "Café\n".encode("cp1252"),
+        "Ángulo\r".encode(),  # C3 81: 0x81 is undefined in Windows-1252
+        "año;€\r".encode("cp1252"),
+        b"plain\n",
+        "x\u2028y\n".encode(),
+        "über".encode("cp1252"),
+    ]
+    text, fallback = readers.decode_text(b"".join(lines), "t.csv")
+    assert text == "Cartón,Ñ\r\nCafé\nÁngulo\raño;€\rplain\nx\u2028y\nüber"
+    assert fallback == 3
