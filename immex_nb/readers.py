@@ -246,7 +246,7 @@ def decode_text(data: bytes, name: str) -> tuple[str, int]:
         return data.decode("utf-8"), 0
     except UnicodeDecodeError:
         pass
-    parts, fallback, start, number = [], 0, 0, 1
+    parts, fallback, start = [], 0, 0
     while start < len(data):
         # blocks of whole lines: a valid block decodes at once, a block with a
         # bad byte line by line
@@ -255,15 +255,43 @@ def decode_text(data: bytes, name: str) -> tuple[str, int]:
         try:
             parts.append(block.decode("utf-8"))
         except UnicodeDecodeError:
-            text, bad = _decode_each_line(block, name, number)
+            text, bad = _decode_block(block, name, data, start)
             parts.append(text)
             fallback += bad
-        number += _physical_lines(block)
         start = end
     return "".join(parts), fallback
 
 
-def _decode_each_line(block: bytes, name: str, first_line: int) -> tuple[str, int]:
+def _decode_block(block: bytes, name: str, data: bytes, start: int) -> tuple[str, int]:
+    """A block of whole lines that is not UTF-8 throughout, decoded line by line.
+    Windows-1252 text (Excel's "CSV (delimited)") rarely holds a byte sequence
+    that UTF-8 could read (a lead byte followed by a continuation byte); a
+    block without any is Windows-1252 on every line that is not ASCII, and is
+    decoded at once."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    lead = (codes[:-1] >= 0xC2) & (codes[:-1] <= 0xF4)  # starts a UTF-8 character …
+    continued = (codes[1:] >= 0x80) & (codes[1:] <= 0xBF)  # … that goes on
+    if not (lead & continued).any():
+        try:
+            text = block.decode("cp1252")
+        except UnicodeDecodeError:
+            return _decode_each_line(block, name, data, start)
+        return text, _lines_not_ascii(codes)
+    return _decode_each_line(block, name, data, start)
+
+
+def _lines_not_ascii(codes: np.ndarray) -> int:
+    """How many lines of a block (its bytes) hold a byte beyond ASCII."""
+    high = np.flatnonzero(codes >= 0x80)
+    if not len(high):
+        return 0
+    ends = codes == 10
+    ends[:-1] |= (codes[:-1] == 13) & (codes[1:] != 10)  # a lone CR ends a line too
+    line = np.searchsorted(np.flatnonzero(ends), high)  # the line of each such byte
+    return 1 + int(np.count_nonzero(np.diff(line)))
+
+
+def _decode_each_line(block: bytes, name: str, data: bytes, start: int) -> tuple[str, int]:
     """A block of whole lines, each decoded as UTF-8 if it is valid UTF-8, else
     as Windows-1252; and how many were Windows-1252."""
     parts, fallback = [], 0
@@ -274,8 +302,9 @@ def _decode_each_line(block: bytes, name: str, first_line: int) -> tuple[str, in
             try:
                 parts.append(line.decode("cp1252"))
             except UnicodeDecodeError:
+                number = _physical_lines(data[:start]) + 1 + offset  # the block starts a line
                 raise ImmexError(
-                    f"{name}: cannot read line {first_line + offset} as text; "
+                    f"{name}: cannot read line {number} as text; "
                     "save the file as CSV UTF-8 or Windows-1252"
                 ) from None
             fallback += 1
