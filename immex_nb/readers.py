@@ -388,12 +388,85 @@ def _read_csv_frame(path: Path) -> _CsvText:
     if frame is None:
         frame = _pandas_csv(utf8, delimiter)
     unclosed: dict[int, int] = {}
-    if frame is None or len(frame) != _physical_lines(utf8):
-        # a quoted cell holds a line break (or the fast readers refused the
-        # file): read record by record, knowing which lines each one spans
-        records, unclosed = split_records(text, delimiter, path.name)
+    if frame is None:  # the fast readers refused the file: the csv module, line-aware
+        records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
+    elif len(frame) != _physical_lines(utf8):  # some quoted cell holds a line break
+        frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+def _lines(text: str) -> list[str]:
+    """The physical lines, with their ends, as the csv module splits them."""
+    return list(io.StringIO(text, newline=""))
+
+
+def _check_line_breaks(
+    frame: pd.DataFrame, utf8: bytes, delimiter: str, name: str
+) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Keep the fast readers' records unless one of those spanning several
+    lines is a quote that never closes (:func:`_swallows`); from the first such
+    record on, read again with :func:`split_records`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    breaks = np.zeros(len(frame), dtype=np.int64)  # line breaks inside each record
+    missing = _physical_lines(utf8) - len(frame)  # lines not starting a record
+    has_cr = b"\r" in utf8
+    for column in frame.columns:
+        if breaks.sum() >= missing:
+            break  # every such line is found: no other cell holds a break
+        cells = pa.array(frame[column], type=pa.string())
+        count = pc.count_substring(cells, "\n")
+        if has_cr:
+            cr = pc.count_substring(cells, "\r")
+            if pc.max(cr).as_py():
+                count = pc.add(count, pc.subtract(cr, pc.count_substring(cells, "\r\n")))
+        breaks += count.to_numpy(zero_copy_only=False).astype(np.int64)
+    starts = np.arange(len(frame)) + np.cumsum(breaks) - breaks  # first line of each record
+    ends = _line_ends(utf8)  # byte offset after each physical line
+
+    def lines(first: int, last: int | None = None) -> list[str]:
+        """Physical lines ``first`` (0-based) up to ``last`` (excluded)."""
+        begin = int(ends[first - 1]) if first else 0
+        stop = len(utf8) if last is None else int(ends[last - 1])
+        return _lines(utf8[begin:stop].decode("utf-8"))
+
+    if not len(frame) or starts[-1] + breaks[-1] + 1 != len(ends):  # not as expected
+        records, unclosed = split_records(lines(0), delimiter, name)
+        return _records_frame(records), unclosed
+    header = next(
+        (k for k in range(len(frame)) if _header_width(frame.iloc[k].tolist())), None
+    )  # the first record with a value (nearly always the first)
+    if header is None:
+        return frame, {}
+    width = _header_width(frame.iloc[header].tolist())
+    for k in np.flatnonzero(breaks).tolist():
+        if k <= header:
+            continue
+        first = int(starts[k])
+        if _swallows(lines(first, first + int(breaks[k]) + 1), width, delimiter):
+            records, unclosed = split_records(lines(first), delimiter, name, width)
+            tail = _records_frame(records).set_axis(pd.RangeIndex(k, k + len(records)))
+            whole = pd.concat([frame.iloc[:k], tail]).fillna("").astype("str")
+            whole.columns = pd.RangeIndex(len(whole.columns))
+            return whole, {k + i: cell for i, cell in unclosed.items()}
+    return frame, {}
+
+
+def _line_ends(data: bytes) -> np.ndarray:
+    """The byte offset just after each physical line (its end included)."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    if data.count(b"\r") == data.count(b"\r\n"):  # no lone CR: lines end at LF
+        offsets = np.flatnonzero(codes == 10) + 1
+    else:
+        ends = codes == 10
+        ends[:-1] |= (codes[:-1] == 13) & (codes[1:] != 10)  # a lone CR ends a line too
+        ends[-1] |= codes[-1] == 13
+        offsets = np.flatnonzero(ends) + 1
+    if len(codes) and data[-1:] not in (b"\n", b"\r"):  # a last line without an end
+        offsets = np.append(offsets, len(codes))
+    return offsets
 
 
 def _physical_lines(data: bytes) -> int:
@@ -405,19 +478,20 @@ def _physical_lines(data: bytes) -> int:
     return ends + (data[-1:] not in (b"\n", b"\r"))
 
 
-def split_records(text: str, delimiter: str, name: str) -> tuple[list[list[str]], dict[int, int]]:
-    """The records of ``text`` as :mod:`csv` reads them, except that a record
-    holding an opening quote that was never closed (:func:`_swallows`) gives
-    way to the line where the quote opened, read on its own, and reading
-    starts afresh on the next line.
+def split_records(
+    lines: list[str], delimiter: str, name: str, width: int = 0
+) -> tuple[list[list[str]], dict[int, int]]:
+    """The records of ``lines`` (physical lines with their ends) as :mod:`csv`
+    reads them, except that a record holding an opening quote that was never
+    closed (:func:`_swallows`) gives way to the line where the quote opened,
+    read on its own, and reading starts afresh on the next line.  ``width`` is
+    the header's number of cells when the header is above ``lines``.
 
     Returns the records and, for each line read on its own because of an
     unclosed quote, its record index → the 1-based cell where the quote opens.
     """
-    lines = list(io.StringIO(text, newline=""))
     records: list[list[str]] = []
     unclosed: dict[int, int] = {}
-    width = 0  # cells of the header (the first record with a value), once seen
     i, n = 0, len(lines)
     while i < n:
         reader = csv.reader((lines[k] for k in range(i, n)), delimiter=delimiter)
@@ -427,11 +501,7 @@ def split_records(text: str, delimiter: str, name: str) -> tuple[list[list[str]]
             for record in reader:
                 start, end = i + done, i + reader.line_num
                 done = reader.line_num
-                if (
-                    end - start > 1
-                    and width
-                    and _swallows(lines[start:end], record, width, delimiter)
-                ):
+                if end - start > 1 and width and _swallows(lines[start:end], width, delimiter):
                     restart = start
                     break
                 records.append(record)
@@ -458,17 +528,19 @@ def _header_width(record: list[str]) -> int:
     return len(cells)
 
 
-def _swallows(lines: list[str], record: list[str], width: int, delimiter: str) -> bool:
+def _swallows(lines: list[str], width: int, delimiter: str) -> bool:
     """Whether a record spanning ``lines`` is an opening quote that was never
     closed rather than a quoted cell with line breaks: it does not read as
     well-formed CSV (the file ends inside the quote, or a closing quote is
     followed by text), it has more cells than the header, or a line inside it
     (not its last) is a whole row by itself."""
-    if len(record) > width:
-        return True
     try:
-        list(csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True))
+        records = list(
+            csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True)
+        )
     except csv.Error:
+        return True
+    if len(records) != 1 or len(records[0]) > width:
         return True
     return any(len(_read_alone(line, delimiter)) >= max(width, 2) for line in lines[1:-1])
 

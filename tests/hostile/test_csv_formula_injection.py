@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 
-from conftest import (
+from hostile.conftest import (
     EXPORTS_HEADER,
     IMPORTS_HEADER,
     accounted,

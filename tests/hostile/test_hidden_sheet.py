@@ -5,7 +5,15 @@ client meant.  The workbook is now refused when two sheets could be one table
 from __future__ import annotations
 
 import openpyxl
-from conftest import EXPORTS_HEADER, IMPORTS_HEADER, accounted, import_line, no_traceback, run_cli
+
+from hostile.conftest import (
+    EXPORTS_HEADER,
+    IMPORTS_HEADER,
+    accounted,
+    import_line,
+    no_traceback,
+    run_cli,
+)
 
 
 def _rows(*lines: str) -> list[list[str]]:

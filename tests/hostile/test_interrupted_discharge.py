@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import (
+
+from hostile.conftest import (
     EXPORTS_HEADER,
     IMPORTS_HEADER,
     import_line,

@@ -5,7 +5,8 @@ named, and every row number below shifted (docs/rules/validation.md)."""
 from __future__ import annotations
 
 import pandas as pd
-from conftest import (
+
+from hostile.conftest import (
     EXPORTS_HEADER,
     IMPORTS_HEADER,
     accounted,
