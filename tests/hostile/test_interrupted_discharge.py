@@ -13,6 +13,7 @@ import pandas as pd
 from hostile.conftest import (
     EXPORTS_HEADER,
     IMPORTS_HEADER,
+    accounted,
     import_line,
     no_traceback,
     run_cli,
@@ -72,6 +73,11 @@ def test_a_killed_discharge_leaves_one_whole_set(tmp_path):
         ref = tmp_path / f"ref-{as_of}"
         assert _discharge(folder, ref, as_of).returncode == 0
         refs[as_of] = _snapshot(ref)
+    p = run_cli("validate", folder, "--out", tmp_path / "v")
+    no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    assert accounted(tmp_path / "v") == {"read": 2, "loaded": 2, "rejected": 0}
+    assert accounted(tmp_path / "v", "exports") == {"read": 2, "loaded": 2, "rejected": 0}
     out = tmp_path / "out"
     (out / "notes").mkdir(parents=True)
     (out / "notes" / "keep.txt").write_text("the consultant's own file")
