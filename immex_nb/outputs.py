@@ -47,6 +47,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -84,6 +85,32 @@ def write_text(target: str | os.PathLike, text: str) -> Path:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: text that is a plain number (``-5``, ``+1.5``, ``-2e3``) is a number, not a formula
 _PLAIN_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+
+
+def _is_text(column: pd.Series) -> bool:
+    return (
+        pd.api.types.is_object_dtype(column.dtype)
+        or pd.api.types.is_string_dtype(column.dtype)
+        or isinstance(column.dtype, pd.CategoricalDtype)
+    )
+
+
+#: a cell that may need care: it starts like a formula, or holds a carriage return
+_CARE = "^[=+@\t\r-]|\r"
+
+
+def _safe_text(column: pd.Series) -> pd.Series:
+    """A text column as written: formulas neutralised, carriage returns as line
+    breaks; one pass over the column finds the few cells that need either."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    care = column.str.contains(_CARE, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not care.any():
+        return column
+    column = column.copy()
+    fixed = _line_breaks(neutralise_formulas(column[care].reset_index(drop=True)))
+    column.iloc[np.flatnonzero(care)] = fixed.to_numpy()  # by position: labels may repeat
+    return column
 
 
 def neutralise_formulas(column: pd.Series) -> pd.Series:
@@ -139,11 +166,12 @@ def write_csv(df: pd.DataFrame, target: str | os.PathLike) -> Path:
     """Stable CSV: UTF-8, ``\\n``, dates as ISO, floats with 15 significant
     digits, no cell (header included) that a spreadsheet would run as a formula."""
     out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-        else:
-            out[col] = _line_breaks(neutralise_formulas(out[col]))
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            out.isetitem(i, column.dt.strftime("%Y-%m-%d"))
+        elif _is_text(column):
+            out.isetitem(i, _safe_text(column))
     if any(isinstance(c, str) and c.startswith(FORMULA_START) for c in out.columns):
         out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
     with atomic_path(target) as tmp:

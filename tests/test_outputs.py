@@ -168,3 +168,10 @@ def test_without_an_exchange_files_are_renamed_one_by_one(tmp_path, monkeypatch,
     assert _read_set(out) == (2, 2, "m\n")
     assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv", "manifest.json"]
     assert not list(tmp_path.rglob(".staging-*"))
+
+
+def test_neutralising_follows_positions_not_labels(tmp_path):
+    df = pd.DataFrame({"p": ["=a", "b", "-c"], "p2": [1, 2, 3]}, index=[7, 7, 7])
+    df.columns = ["p", "p"]  # a repeated header too
+    write_csv(df, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["p,p", "'=a,1", "b,2", "'-c,3"]
