@@ -29,7 +29,8 @@ loads row 2 (``part_number`` ``"00123"``, ``quantity`` 1500.5, ``date``
 so ``read`` 4 = ``loaded`` 1 + ``rejected`` 3 (row 5 counts once).
 
 The steps, one function each: find and read the files as text
-(:mod:`immex_nb.readers`), match headers, reject empty rows, parse cells
+(:mod:`immex_nb.readers`), match headers, reject empty rows, values beyond
+the header and lines whose quote never closes, parse cells
 (missing or unparseable values), check values (pandera: quantity > 0,
 values ≥ 0, quantities within what the discharge can count, …), check BOM
 validity ranges, check duplicate keys, and keep the rows without problems
