@@ -167,14 +167,20 @@ def _files(folder: Path) -> list[Path]:
 
 def _workbook_sources(path: Path, tables: list[str]) -> list[Source]:
     sheets = _sheet_states(path)
+    named_tables = {n.strip().lower() for n, _ in sheets} & set(tables)
     sources = []
     for table in tables:
         named = [(n, h) for n, h in sheets if n.strip().lower() == table]
         candidates = list(named)
-        if path.stem.lower() == table and not any(not h for _, h in named):
-            # imports.xlsx: its first visible sheet, unless a visible sheet is named after
-            # the table; a hidden "imports" sheet competes with it rather than winning
-            first = next(((n, h) for n, h in sheets if not h), sheets[0] if sheets else None)
+        if (
+            path.stem.lower() == table
+            and named_tables <= {table}
+            and not any(not hidden for _, hidden in named)
+        ):
+            # imports.xlsx without sheets named after tables: its first visible sheet;
+            # a hidden "imports" sheet competes with that sheet rather than winning
+            visible = [(n, h) for n, h in sheets if not h]
+            first = visible[0] if visible else (None if named else sheets[0] if sheets else None)
             if first is not None and first not in candidates:
                 candidates.append(first)
         if len(candidates) > 1:

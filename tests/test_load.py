@@ -1215,3 +1215,19 @@ def test_per_line_decoding_agrees_with_decoding_each_line(monkeypatch, block):
     text, fallback = readers.decode_text(b"".join(lines), "t.csv")
     assert text == "Cartón,Ñ\r\nCafé\nÁngulo\raño;€\rplain\nx\u2028y\nüber"
     assert fallback == 3
+
+
+def test_a_workbook_named_after_a_table_with_other_table_sheets_is_not_guessed(tmp_path):
+    """imports.xlsx with sheets "Hoja1" and "exports": exports is that sheet, and
+    imports is not guessed from the first sheet (it may be the exports)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "exports"
+    for row in EXPORT_SHEET:
+        wb.active.append(row)
+    wb.create_sheet("Hoja1")
+    tmp_path.mkdir(exist_ok=True)
+    wb.save(tmp_path / "imports.xlsx")
+    with pytest.raises(ImmexError, match="required file missing: imports.csv"):
+        load(tmp_path)
