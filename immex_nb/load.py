@@ -29,7 +29,8 @@ loads row 2 (``part_number`` ``"00123"``, ``quantity`` 1500.5, ``date``
 so ``read`` 4 = ``loaded`` 1 + ``rejected`` 3 (row 5 counts once).
 
 The steps, one function each: find and read the files as text
-(:mod:`immex_nb.readers`), match headers, reject empty rows, parse cells
+(:mod:`immex_nb.readers`), match headers, reject empty rows, values beyond
+the header and lines whose quote never closes, parse cells
 (missing or unparseable values), check values (pandera: quantity > 0,
 values ≥ 0, quantities within what the discharge can count, …), check BOM
 validity ranges, check duplicate keys, and keep the rows without problems
@@ -96,7 +97,10 @@ class Ledger:
     check, with the canonical columns (then any extra columns, as text);
     ``rejects`` lists every problem (``file, row, column, value, reason``).
     ``read`` counts the data rows read per table and ``files`` names where each
-    table came from.
+    table came from (the ``file`` of its rejects); ``read_from`` says it for
+    people (``client.xlsx, sheet 'Imports'``, and whether the sheet is hidden);
+    ``fallback_lines`` counts, per CSV table, the lines that were not UTF-8 and
+    were read as Windows-1252 (docs/rules/validation.md).
     """
 
     imports: pd.DataFrame
@@ -110,6 +114,8 @@ class Ledger:
     files: dict[str, str] = field(default_factory=dict)
     #: the claves table in force for this client (built-in + its claves.csv)
     claves: Claves | None = None
+    read_from: dict[str, str] = field(default_factory=dict)
+    fallback_lines: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """One row per table: ``table, file, read, loaded, rejected`` where
@@ -142,13 +148,14 @@ def load(folder: str | Path) -> Ledger:
     _require_tables(folder, sources)
     settings = read_settings(folder)
     claves = Claves.load(folder)  # the client's claves.csv, if any, extends the table
-    frames, rejects, read, files = {}, [], {}, {}
+    frames, rejects, read, files, read_from, fallback = {}, [], {}, {}, {}, {}
     for name, table in TABLES.items():
         if name in sources:
             raw = read_raw(sources[name])
             frames[name], table_rejects = load_table(raw, table, claves)
             rejects.append(table_rejects)
             read[name], files[name] = len(raw.cells), sources[name].label
+            read_from[name], fallback[name] = sources[name].description, raw.fallback_lines
         else:
             frames[name], read[name] = empty_frame(table), 0
     used = list(dict.fromkeys(s.path for s in sources.values()))
@@ -166,6 +173,8 @@ def load(folder: str | Path) -> Ledger:
         read=read,
         files=files,
         claves=claves,
+        read_from=read_from,
+        fallback_lines=fallback,
     )
 
 
@@ -208,6 +217,7 @@ def load_table(
     problems = Problems(raw.source.label, text)
     reject_empty_rows(text, problems)
     reject_overflow(raw, problems)
+    reject_unclosed_quotes(raw, mapping, problems)
     filled = text[~problems.flagged(text.index)]
     typed = parse_cells(filled, table, raw.decimal_comma, problems)
     check_values(typed, table, problems)
@@ -360,6 +370,23 @@ def reject_overflow(raw: RawTable, problems: Problems) -> None:
         for cells_used in raw.overflow.tolist()
     ]
     problems.add_many(raw.overflow.index, "", reasons, values=[""] * len(reasons))
+
+
+UNCLOSED_QUOTE = (
+    'a quote (") opens in this cell and never closes, so the rest of the line was read as '
+    "one cell; the lines after it were read as their own rows (close the quote or remove it)"
+)
+
+
+def reject_unclosed_quotes(raw: RawTable, mapping: dict[int, str], problems: Problems) -> None:
+    """A line whose quote never closes is read on its own (so it cannot swallow
+    the lines after it) and rejected, naming the cell where the quote opens."""
+    if raw.unclosed is None or raw.unclosed.empty:
+        return
+    for row, position in raw.unclosed.items():
+        column = mapping.get(int(position) - 1, "")
+        value = None if column else ""
+        problems.add(int(row), column, UNCLOSED_QUOTE, value)
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,23 @@ records (a blank line) goes through pandas' C reader, and anything either
 refuses (longer records, an unterminated quote, a huge cell) through
 :mod:`csv` itself, as a small file would.
 
+Two faults of hand-edited files are read line by line (docs/rules/validation.md):
+
+* **encodings are decided per line**: a file that is not UTF-8 as a whole is
+  decoded one physical line at a time, UTF-8 where the line is valid UTF-8
+  and Windows-1252 where it is not, so one stray Windows-1252 byte never
+  re-decodes the rest of a UTF-8 file (``RawTable.fallback_lines`` counts the
+  lines that needed Windows-1252);
+* **a quote that never closes cannot swallow lines**: a record that spans
+  several physical lines is a quoted cell with line breaks, which Excel
+  writes; but when it looks like an opening quote that was never closed (the
+  file ends inside it, a quote closes and is followed by text, the record has
+  more cells than the header, or a line inside it is a whole row by itself),
+  the line where the quote opened is read on its own (``RawTable.unclosed``
+  names it, and :mod:`immex_nb.load` rejects it) and reading starts afresh on
+  the next line, so every line it had absorbed is read as its own row and the
+  rows below keep their numbers.
+
 A file that cannot be read at all raises :class:`~immex_nb.errors.ImmexError`.
 """
 
@@ -39,9 +56,6 @@ import pandas as pd
 
 from immex_nb.errors import ImmexError
 
-#: encodings tried in order: Excel's "CSV UTF-8" (with BOM), plain UTF-8, then
-#: Windows-1252, which is what Excel writes for "CSV (delimited)" on Windows.
-ENCODINGS = ("utf-8-sig", "cp1252")
 DELIMITERS = (",", ";", "\t")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 #: what Python's ``str.strip()`` removes (every character whose ``isspace()``
@@ -60,6 +74,7 @@ class Source:
     table: str
     path: Path
     sheet: str | None = None  # None: a CSV file
+    hidden: bool = False  # a workbook sheet hidden in Excel
 
     @property
     def label(self) -> str:
@@ -72,6 +87,16 @@ class Source:
         sheet = self.table if self.sheet.strip().lower() == self.table else self.sheet
         return f"{self.path.name}:{sheet}"
 
+    @property
+    def description(self) -> str:
+        """Where the table was read, for people: ``imports.csv``, or
+        ``client.xlsx, sheet 'Imports'`` (``… (hidden sheet)`` for a sheet
+        Excel hides)."""
+        if self.sheet is None:
+            return self.path.name
+        hidden = " (hidden sheet)" if self.hidden else ""
+        return f"{self.path.name}, sheet '{self.sheet}'{hidden}"
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -81,7 +106,11 @@ class RawTable:
 
     ``overflow`` lists the rows holding a value to the right of the header's
     last cell (such a value belongs to no column): row number → 1-based
-    position of the row's last cell that holds a value.
+    position of the row's last cell that holds a value.  ``unclosed`` lists
+    the rows where a quote opens and never closes (read on their own, see the
+    module's docstring): row number → 1-based position of the cell the quote
+    opens.  ``fallback_lines`` counts the physical lines decoded as
+    Windows-1252 in a file that is not UTF-8 throughout.
     """
 
     source: Source
@@ -89,6 +118,8 @@ class RawTable:
     cells: pd.DataFrame
     overflow: pd.Series
     decimal_comma: bool = False  # a semicolon CSV: "1234,5" means 1234.5
+    unclosed: pd.Series | None = None
+    fallback_lines: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -100,7 +131,11 @@ def find_sources(folder: Path, tables: list[str]) -> dict[str, Source]:
 
     ``imports.csv`` (any case) or a sheet named ``imports`` in any workbook;
     a workbook named ``imports.xlsx`` without such a sheet gives its first
-    sheet.  The same table offered twice is an error naming both places.
+    visible sheet.  The same table offered twice is an error naming both
+    places, and so is a workbook with two sheets that could be one table
+    (``imports`` and `` Imports``, or a hidden ``imports`` sheet beside the
+    visible first sheet of ``imports.xlsx``): a hidden sheet never wins over a
+    visible one unnoticed.
     """
     found: dict[str, list[Source]] = {t: [] for t in tables}
     for path in _files(folder):
@@ -131,11 +166,32 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _workbook_sources(path: Path, tables: list[str]) -> list[Source]:
-    names = _sheet_names(path)
-    sources = [Source(n.strip().lower(), path, n) for n in names if n.strip().lower() in tables]
-    stem = path.stem.lower()
-    if not sources and stem in tables and names:
-        sources = [Source(stem, path, names[0])]
+    sheets = _sheet_states(path)
+    named_tables = {n.strip().lower() for n, _ in sheets} & set(tables)
+    sources = []
+    for table in tables:
+        named = [(n, h) for n, h in sheets if n.strip().lower() == table]
+        candidates = list(named)
+        if (
+            path.stem.lower() == table
+            and named_tables <= {table}
+            and not any(not hidden for _, hidden in named)
+        ):
+            # imports.xlsx without sheets named after tables: its first visible sheet;
+            # a hidden "imports" sheet competes with that sheet rather than winning
+            visible = [(n, h) for n, h in sheets if not h]
+            first = visible[0] if visible else (None if named else sheets[0] if sheets else None)
+            if first is not None and first not in candidates:
+                candidates.append(first)
+        if len(candidates) > 1:
+            shown = ", ".join(f"'{n}'" + (" (hidden)" if h else "") for n, h in candidates)
+            raise ImmexError(
+                f"{path.name}: sheets {shown} could each be the '{table}' table; "
+                "keep one (delete or rename the others)"
+            )
+        if candidates:
+            name, hidden = candidates[0]
+            sources.append(Source(table, path, name, hidden))
     return sources
 
 
@@ -150,10 +206,12 @@ def _open_workbook(path: Path):
         ) from None
 
 
-def _sheet_names(path: Path) -> list[str]:
+def _sheet_states(path: Path) -> list[tuple[str, bool]]:
+    """The workbook's sheets in order: ``(name, hidden)`` (Excel's hidden and
+    very hidden sheets alike)."""
     wb = _open_workbook(path)
     try:
-        return list(wb.sheetnames)
+        return [(ws.title, ws.sheet_state != "visible") for ws in wb.worksheets]
     finally:
         wb.close()
 
@@ -165,23 +223,116 @@ def _sheet_names(path: Path) -> list[str]:
 def read_raw(source: Source) -> RawTable:
     """Read ``source`` as text (CSV or workbook sheet)."""
     if source.sheet is None:
-        frame, decimal_comma = _read_csv_frame(source.path)
-    else:
-        records = _read_sheet_records(source.path, source.sheet)
-        frame, decimal_comma = _records_frame(records), False
-    return _to_raw_table(source, frame, decimal_comma)
+        csv_text = _read_csv_frame(source.path)
+        return _to_raw_table(
+            source,
+            csv_text.frame,
+            csv_text.decimal_comma,
+            unclosed=csv_text.unclosed,
+            fallback_lines=csv_text.fallback_lines,
+        )
+    records = _read_sheet_records(source.path, source.sheet)
+    return _to_raw_table(source, _records_frame(records), False)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (BOM or not), else Windows-1252; anything else is unreadable."""
+def decode_text(data: bytes, name: str) -> tuple[str, int]:
+    """The text of a CSV file, and how many of its lines were Windows-1252.
+
+    UTF-8 throughout (a BOM is dropped) is the common case and is decoded at
+    once; otherwise each physical line is decoded as UTF-8 if it is valid
+    UTF-8, else as Windows-1252 (as Excel writes "CSV (delimited)"), so a stray
+    Windows-1252 byte changes only its own line.  A line that is neither (a
+    byte Windows-1252 leaves undefined) makes the file unreadable.
+    """
     if b"\x00" in data:
         raise ImmexError(f"{name}: not a text file (is it a spreadsheet saved with a .csv name?)")
-    for encoding in ENCODINGS:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    parts, fallback, start = [], 0, 0
+    while start < len(data):
+        # blocks of whole lines: a valid block decodes at once, a block with a
+        # bad byte line by line
+        end = _block_end(data, start)
+        block = data[start:end]
         try:
-            return data.decode(encoding), encoding
+            parts.append(block.decode("utf-8"))
         except UnicodeDecodeError:
-            continue
-    raise ImmexError(f"{name}: cannot read this file as text; save it as CSV UTF-8 or Windows-1252")
+            text, bad = _decode_block(block, name, data, start)
+            parts.append(text)
+            fallback += bad
+        start = end
+    return "".join(parts), fallback
+
+
+def _decode_block(block: bytes, name: str, data: bytes, start: int) -> tuple[str, int]:
+    """A block of whole lines that is not UTF-8 throughout, decoded line by line.
+    Windows-1252 text (Excel's "CSV (delimited)") rarely holds a byte sequence
+    that UTF-8 could read (a lead byte followed by a continuation byte); a
+    block without any is Windows-1252 on every line that is not ASCII, and is
+    decoded at once."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    lead = (codes[:-1] >= 0xC2) & (codes[:-1] <= 0xF4)  # starts a UTF-8 character …
+    continued = (codes[1:] >= 0x80) & (codes[1:] <= 0xBF)  # … that goes on
+    if not (lead & continued).any():
+        try:
+            text = block.decode("cp1252")
+        except UnicodeDecodeError:
+            return _decode_each_line(block, name, data, start)
+        return text, _lines_not_ascii(codes)
+    return _decode_each_line(block, name, data, start)
+
+
+def _lines_not_ascii(codes: np.ndarray) -> int:
+    """How many lines of a block (its bytes) hold a byte beyond ASCII."""
+    high = np.flatnonzero(codes >= 0x80)
+    if not len(high):
+        return 0
+    ends = codes == 10
+    ends[:-1] |= (codes[:-1] == 13) & (codes[1:] != 10)  # a lone CR ends a line too
+    line = np.searchsorted(np.flatnonzero(ends), high)  # the line of each such byte
+    return 1 + int(np.count_nonzero(np.diff(line)))
+
+
+def _decode_each_line(block: bytes, name: str, data: bytes, start: int) -> tuple[str, int]:
+    """A block of whole lines, each decoded as UTF-8 if it is valid UTF-8, else
+    as Windows-1252; and how many were Windows-1252."""
+    parts, fallback = [], 0
+    for offset, line in enumerate(block.splitlines(keepends=True)):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                number = _physical_lines(data[:start]) + 1 + offset  # the block starts a line
+                raise ImmexError(
+                    f"{name}: cannot read line {number} as text; "
+                    "save the file as CSV UTF-8 or Windows-1252"
+                ) from None
+            fallback += 1
+    return "".join(parts), fallback
+
+
+#: bytes per block tried as UTF-8 at once by :func:`decode_text`
+DECODE_BLOCK = 1 << 16
+
+
+def _block_end(data: bytes, start: int) -> int:
+    """The end of a block of whole lines from ``start`` (about
+    :data:`DECODE_BLOCK` bytes; a longer line is one block)."""
+    end = start + DECODE_BLOCK
+    if end >= len(data):
+        return len(data)
+    cut = data.rfind(b"\n", start, end)
+    if cut < 0:
+        cut = data.find(b"\n", end)
+        if cut < 0:
+            return len(data)
+    return cut + 1
 
 
 def sniff_delimiter(text: str) -> str:
@@ -217,29 +368,197 @@ def _first_line(text: str) -> str:
         size *= 4
 
 
-def _read_csv_frame(path: Path) -> tuple[pd.DataFrame, bool]:
+@dataclass(frozen=True)
+class _CsvText:
+    frame: pd.DataFrame  # records as text columns 0 … n − 1, record k = row k + 1
+    decimal_comma: bool
+    unclosed: dict[int, int]  # record index → 1-based cell where a quote never closes
+    fallback_lines: int
+
+
+def _read_csv_frame(path: Path) -> _CsvText:
     """The CSV's records as text columns ``0 … n − 1`` (short records padded
-    with ``""``), and whether it is a semicolon CSV (decimal comma)."""
+    with ``""``), whether it is a semicolon CSV (decimal comma), the lines
+    with a quote that never closes, and the lines decoded as Windows-1252."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    text, encoding = _decode(data, path.name)
+    text, fallback = decode_text(data, path.name)
     delimiter = sniff_delimiter(text)
-    if encoding == "utf-8-sig":
+    if fallback == 0:
         utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     else:
         utf8 = text.encode("utf-8")
     frame = _arrow_csv(utf8, delimiter, _first_line(text).count(delimiter) + 1)
     if frame is None:
         frame = _pandas_csv(utf8, delimiter)
-    if frame is None:
-        try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            raise ImmexError(f"{path.name}: not a valid CSV file ({exc})") from None
+    unclosed: dict[int, int] = {}
+    if frame is None:  # the fast readers refused the file: the csv module, line-aware
+        records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
-    return frame, delimiter == ";"
+    elif len(frame) != _physical_lines(utf8):  # some quoted cell holds a line break
+        frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
+    return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+def _lines(text: str) -> list[str]:
+    """The physical lines, with their ends, as the csv module splits them."""
+    return list(io.StringIO(text, newline=""))
+
+
+def _check_line_breaks(
+    frame: pd.DataFrame, utf8: bytes, delimiter: str, name: str
+) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Keep the fast readers' records unless one of those spanning several
+    lines is a quote that never closes (:func:`_swallows`); from the first such
+    record on, read again with :func:`split_records`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    breaks = np.zeros(len(frame), dtype=np.int64)  # line breaks inside each record
+    missing = _physical_lines(utf8) - len(frame)  # lines not starting a record
+    has_cr = b"\r" in utf8
+    for column in frame.columns:
+        if breaks.sum() >= missing:
+            break  # every such line is found: no other cell holds a break
+        cells = pa.array(frame[column], type=pa.string())
+        count = pc.count_substring(cells, "\n")
+        if has_cr:
+            cr = pc.count_substring(cells, "\r")
+            if pc.max(cr).as_py():
+                count = pc.add(count, pc.subtract(cr, pc.count_substring(cells, "\r\n")))
+        breaks += count.to_numpy(zero_copy_only=False).astype(np.int64)
+    starts = np.arange(len(frame)) + np.cumsum(breaks) - breaks  # first line of each record
+    ends = _line_ends(utf8)  # byte offset after each physical line
+
+    def lines(first: int, last: int | None = None) -> list[str]:
+        """Physical lines ``first`` (0-based) up to ``last`` (excluded)."""
+        begin = int(ends[first - 1]) if first else 0
+        stop = len(utf8) if last is None else int(ends[last - 1])
+        return _lines(utf8[begin:stop].decode("utf-8"))
+
+    if not len(frame) or starts[-1] + breaks[-1] + 1 != len(ends):  # not as expected
+        records, unclosed = split_records(lines(0), delimiter, name)
+        return _records_frame(records), unclosed
+    header = next(
+        (k for k in range(len(frame)) if _header_width(frame.iloc[k].tolist())), None
+    )  # the first record with a value (nearly always the first)
+    if header is None:
+        return frame, {}
+    width = _header_width(frame.iloc[header].tolist())
+    for k in np.flatnonzero(breaks).tolist():
+        if k <= header:
+            continue
+        first = int(starts[k])
+        if _swallows(lines(first, first + int(breaks[k]) + 1), width, delimiter):
+            records, unclosed = split_records(lines(first), delimiter, name, width)
+            tail = _records_frame(records).set_axis(pd.RangeIndex(k, k + len(records)))
+            whole = pd.concat([frame.iloc[:k], tail]).fillna("").astype("str")
+            whole.columns = pd.RangeIndex(len(whole.columns))
+            return whole, {k + i: cell for i, cell in unclosed.items()}
+    return frame, {}
+
+
+def _line_ends(data: bytes) -> np.ndarray:
+    """The byte offset just after each physical line (its end included)."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    if data.count(b"\r") == data.count(b"\r\n"):  # no lone CR: lines end at LF
+        offsets = np.flatnonzero(codes == 10) + 1
+    else:
+        ends = codes == 10
+        ends[:-1] |= (codes[:-1] == 13) & (codes[1:] != 10)  # a lone CR ends a line too
+        ends[-1] |= codes[-1] == 13
+        offsets = np.flatnonzero(ends) + 1
+    if len(codes) and data[-1:] not in (b"\n", b"\r"):  # a last line without an end
+        offsets = np.append(offsets, len(codes))
+    return offsets
+
+
+def _physical_lines(data: bytes) -> int:
+    """Lines as the CSV readers count them (``\\n``, ``\\r\\n`` or a lone ``\\r``
+    end a line; a last line without an end counts)."""
+    if not data:
+        return 0
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (data[-1:] not in (b"\n", b"\r"))
+
+
+def split_records(
+    lines: list[str], delimiter: str, name: str, width: int = 0
+) -> tuple[list[list[str]], dict[int, int]]:
+    """The records of ``lines`` (physical lines with their ends) as :mod:`csv`
+    reads them, except that a record holding an opening quote that was never
+    closed (:func:`_swallows`) gives way to the line where the quote opened,
+    read on its own, and reading starts afresh on the next line.  ``width`` is
+    the header's number of cells when the header is above ``lines``.
+
+    Returns the records and, for each line read on its own because of an
+    unclosed quote, its record index → the 1-based cell where the quote opens.
+    """
+    records: list[list[str]] = []
+    unclosed: dict[int, int] = {}
+    i, n = 0, len(lines)
+    while i < n:
+        reader = csv.reader((lines[k] for k in range(i, n)), delimiter=delimiter)
+        done = 0  # lines of this reader already given as records
+        restart = None
+        try:
+            for record in reader:
+                start, end = i + done, i + reader.line_num
+                done = reader.line_num
+                if end - start > 1 and width and _swallows(lines[start:end], width, delimiter):
+                    restart = start
+                    break
+                records.append(record)
+                if not width:
+                    width = _header_width(record)
+        except csv.Error as exc:
+            start = i + done
+            if not (width and i + reader.line_num - start > 1):
+                raise ImmexError(f"{name}: not a valid CSV file ({exc})") from None
+            restart = start  # e.g. a cell over the csv module's size limit: a quote never closed
+        if restart is None:
+            break
+        alone = _read_alone(lines[restart], delimiter)
+        unclosed[len(records)] = len(alone)
+        records.append(alone)
+        i = restart + 1
+    return records, unclosed
+
+
+def _header_width(record: list[str]) -> int:
+    cells = [c.strip(WHITESPACE) for c in record]
+    while cells and not cells[-1]:
+        cells.pop()
+    return len(cells)
+
+
+def _swallows(lines: list[str], width: int, delimiter: str) -> bool:
+    """Whether a record spanning ``lines`` is an opening quote that was never
+    closed rather than a quoted cell with line breaks: it does not read as
+    well-formed CSV (the file ends inside the quote, or a closing quote is
+    followed by text), it has more cells than the header, or a line inside it
+    (not its last) is a whole row by itself."""
+    try:
+        records = list(
+            csv.reader(io.StringIO("".join(lines), newline=""), delimiter=delimiter, strict=True)
+        )
+    except csv.Error:
+        return True
+    if len(records) != 1 or len(records[0]) > width:
+        return True
+    return any(len(_read_alone(line, delimiter)) >= max(width, 2) for line in lines[1:-1])
+
+
+def _read_alone(line: str, delimiter: str) -> list[str]:
+    """One physical line read as a record by itself (a quote left open ends
+    with the line)."""
+    body = line.rstrip("\r\n")
+    try:
+        return next(csv.reader([body], delimiter=delimiter), [])
+    except csv.Error:  # a cell over the size limit: the line as one cell
+        return [body]
 
 
 def _arrow_csv(data: bytes, delimiter: str, n_fields: int) -> pd.DataFrame | None:
@@ -363,7 +682,13 @@ def _strip(column: pd.Series) -> pd.Series:
     return column.astype("str").str.strip(WHITESPACE)
 
 
-def _to_raw_table(source: Source, frame: pd.DataFrame, decimal_comma: bool) -> RawTable:
+def _to_raw_table(
+    source: Source,
+    frame: pd.DataFrame,
+    decimal_comma: bool,
+    unclosed: dict[int, int] | None = None,
+    fallback_lines: int = 0,
+) -> RawTable:
     """Split records into header and data rows, keeping spreadsheet row numbers.
 
     ``frame`` holds the records in file order (record ``k`` is spreadsheet row
@@ -392,4 +717,10 @@ def _to_raw_table(source: Source, frame: pd.DataFrame, decimal_comma: bool) -> R
         used[(column != "").to_numpy(dtype=bool)] = position
     beyond = used > 0
     overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
-    return RawTable(source, header, cells, overflow, decimal_comma)
+    open_quotes = {k + 1: v for k, v in (unclosed or {}).items() if first < k <= last}
+    unclosed_rows = pd.Series(
+        list(open_quotes.values()),
+        index=pd.Index(list(open_quotes), dtype=np.int64, name="row"),
+        dtype="int64",
+    )
+    return RawTable(source, header, cells, overflow, decimal_comma, unclosed_rows, fallback_lines)

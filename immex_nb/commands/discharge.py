@@ -8,7 +8,7 @@ from pathlib import Path
 
 from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date
 from immex_nb.load import load
-from immex_nb.outputs import write_manifest, write_tables
+from immex_nb.outputs import manifest_json, write_tables
 from immex_nb.run import ClientRun
 
 
@@ -37,9 +37,7 @@ def run(args) -> int:
         "balances": result.balances,
         "shortfalls": result.shortfalls,
     }
-    write_tables(tables, out)
-    write_manifest(
-        out,
+    manifest = manifest_json(
         command="discharge",
         inputs=ledger.sources,
         parameters={
@@ -50,6 +48,7 @@ def run(args) -> int:
         },
         row_counts={**{k: len(v) for k, v in tables.items()}, "rejects": len(ledger.rejects)},
     )
+    write_tables(tables, out, extra={"manifest.json": manifest})  # one set, published at once
     s = result.summary()
     when = "--as-of" if as_of is not None else "the latest date in the data; pass --as-of to choose"
     print(f"deadlines measured as of {result.reference_date:%Y-%m-%d} ({when})")

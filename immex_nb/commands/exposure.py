@@ -9,7 +9,7 @@ from pathlib import Path
 from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date, rate
 from immex_nb.exposure import EXPIRED, exposure_summary_table
 from immex_nb.load import load
-from immex_nb.outputs import write_manifest, write_tables
+from immex_nb.outputs import manifest_json, write_tables
 from immex_nb.rates import Rates
 from immex_nb.run import ClientRun
 
@@ -51,9 +51,7 @@ def run(args) -> int:
         df = client.exposure
     summary = exposure_summary_table(df)
     rates = client.rates
-    write_tables({"exposure": df, "exposure_summary": summary}, out)
-    write_manifest(
-        out,
+    manifest = manifest_json(
         "exposure",
         inputs=[*ledger.sources, *rates.files],
         parameters={
@@ -68,6 +66,8 @@ def run(args) -> int:
             "rejects": len(ledger.rejects),
         },
     )
+    tables = {"exposure": df, "exposure_summary": summary}
+    write_tables(tables, out, extra={"manifest.json": manifest})  # one set, published at once
     expired = df["status"] == EXPIRED
     print(
         f"exposure as of {client.as_of.date()}: {len(df)} open line(s), {int(expired.sum())} "

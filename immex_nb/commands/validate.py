@@ -26,6 +26,7 @@ def format_summary(ledger: Ledger, limit: int = 10) -> str:
     summary = ledger.summary()
     summary["file"] = summary["file"].replace("", "(none)")
     lines.append(summary.to_string(index=False))
+    lines += _reading_notes(ledger)
     rejects = ledger.rejects
     if rejects.empty:
         lines += ["", "No rows rejected."]
@@ -42,6 +43,21 @@ def format_summary(ledger: Ledger, limit: int = 10) -> str:
     if len(rejects) > limit:
         lines.append(f"  … and {len(rejects) - limit} more in rejects.csv")
     return "\n".join(lines)
+
+
+def _reading_notes(ledger: Ledger) -> list[str]:
+    """Which sheet each workbook table was read from, and how many CSV lines
+    were not UTF-8 and were read as Windows-1252."""
+    notes = []
+    for table, where in ledger.read_from.items():
+        if where != ledger.files.get(table):  # a workbook sheet
+            notes.append(f"{table}: read from {where}")
+    for table, count in ledger.fallback_lines.items():
+        if count:
+            notes.append(
+                f"{ledger.files[table]}: {count} line(s) not valid UTF-8, read as Windows-1252"
+            )
+    return ["", *notes] if notes else []
 
 
 def run(args) -> int:
@@ -68,6 +84,7 @@ def run(args) -> int:
                 for k in ("read", "loaded", "rejected")
             },
             "rejects": len(ledger.rejects),
+            **{f"{t}_cp1252_lines": n for t, n in ledger.fallback_lines.items()},
         },
         name="validate_manifest.json",
     )
