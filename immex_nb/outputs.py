@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from immex_nb.errors import ImmexError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -437,3 +439,27 @@ def write_manifest(
     (``write_tables(…, extra={"manifest.json": manifest_json(…)})``)."""
     text = manifest_json(command, inputs, parameters, row_counts)
     return write_text(Path(out_dir) / name, text)
+
+
+def check_out(out: str | os.PathLike) -> Path:
+    """Create ``out`` if needed and make sure files can be written in it;
+    else raise a one-line :class:`ImmexError` (every command that writes into
+    an ``OUT`` calls this before doing any work)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ImmexError(f"output folder {out} is a file, not a folder; pass a folder for --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = _mkstemp(out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ImmexError(
+            f"output folder {out} cannot be written ({why}); pass a folder you can write to for --out"
+        ) from None
+    return out
+
+
+def _mkstemp(folder: Path) -> tuple[int, str]:
+    return tempfile.mkstemp(prefix=".immex-nb-probe-", dir=folder)

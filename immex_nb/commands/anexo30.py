@@ -10,7 +10,7 @@ from immex_nb.anexo30 import IDENTITY_TOLERANCE_MXN, anexo30, summary
 from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster
 from immex_nb.dates import Period
 from immex_nb.load import load
-from immex_nb.outputs import write_manifest, write_tables
+from immex_nb.outputs import check_out, manifest_json, write_tables
 from immex_nb.run import ClientRun
 
 
@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     p = Period.parse(args.period)  # a bad period: ImmexError → one line, exit 2
     data_dir, out = args.data_dir, Path(args.out)
+    check_out(out)  # an unwritable OUT: one line, exit 2, before any work
     ledger = load(data_dir)
     with cluster(args) as client:
         closing = ClientRun(ledger, p.end, deadline_rule=args.deadline_rule, client=client)
@@ -45,9 +46,7 @@ def run(args) -> int:
             client=client,
         )
         descargos, saldos = anexo30(opening.discharge, closing.discharge, p)
-    write_tables({"descargos": descargos, "saldos": saldos}, out)
-    write_manifest(
-        out,
+    manifest = manifest_json(
         command="anexo30",
         inputs=ledger.sources,
         parameters={
@@ -65,6 +64,8 @@ def run(args) -> int:
             "rejects": len(ledger.rejects),
         },
     )
+    tables = {"descargos": descargos, "saldos": saldos}
+    write_tables(tables, out, extra={"manifest.json": manifest})  # one set, published at once
     s = summary(descargos, saldos)
     print(
         f"{ledger.settings.name}, Anexo 30 {p} (as of {p.end:%Y-%m-%d}): "

@@ -14,7 +14,7 @@ from pathlib import Path
 from immex_nb.datastage import compulsa, compulsa_summary, read_datastage
 from immex_nb.datastage.views import data_quality
 from immex_nb.load import load
-from immex_nb.outputs import write_csv, write_manifest
+from immex_nb.outputs import check_out, manifest_json, write_tables
 
 
 def add_parser(sub) -> None:
@@ -31,18 +31,20 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     data_dir, out = args.data_dir, Path(args.out)
+    check_out(out)  # an unwritable OUT: one line, exit 2, before any work
     datastage_path = args.datastage[0] if len(args.datastage) == 1 else args.datastage
     ledger = load(data_dir)
     ds = read_datastage(datastage_path)
     findings = compulsa(ledger.imports, ledger.exports, ds)
     summary = compulsa_summary(findings)
     quality = data_quality(ds)
-    write_csv(findings, out / "compulsa.csv")
-    write_csv(summary, out / "compulsa_summary.csv")
-    write_csv(quality, out / "datastage_findings.csv")
-    write_csv(ds.rejects, out / "datastage_rejects.csv")
-    write_manifest(
-        out,
+    tables = {
+        "compulsa": findings,
+        "compulsa_summary": summary,
+        "datastage_findings": quality,
+        "datastage_rejects": ds.rejects,
+    }
+    manifest = manifest_json(
         "compulsa",
         inputs=[*getattr(ledger, "sources", []), *ds.sources],
         parameters={
@@ -59,6 +61,7 @@ def run(args) -> int:
             "datastage_pedimentos": int(ds.index["is_latest"].sum()),
         },
     )
+    write_tables(tables, out, extra={"manifest.json": manifest})  # one set, published at once
     lo, hi = ds.period()
     period = f"{lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None else "no Resumen"
     shown = ", ".join(str(x) for x in args.datastage)

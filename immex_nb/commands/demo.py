@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from immex_nb.commands.report import add_batch_options, batch_kwargs
+from immex_nb.outputs import check_out
 from immex_nb.report import run_batch
-from immex_nb.report.batch import check_out
 from immex_nb.report.demo import check_data_root, default_demo_root, last_periods
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date
 from immex_nb.load import load
-from immex_nb.outputs import manifest_json, write_tables
+from immex_nb.outputs import check_out, manifest_json, write_tables
 from immex_nb.run import ClientRun
 
 
@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     data_dir, out, as_of = args.data_dir, Path(args.out), args.as_of
+    check_out(out)  # an unwritable OUT: one line, exit 2, before any work
     ledger = load(data_dir)
     rule = args.deadline_rule or ledger.settings.deadline_rule
     with cluster(args) as client:

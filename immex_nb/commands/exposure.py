@@ -9,7 +9,7 @@ from pathlib import Path
 from immex_nb.commands.options import add_cluster, add_deadline_rule, cluster, iso_date, rate
 from immex_nb.exposure import EXPIRED, exposure_summary_table
 from immex_nb.load import load
-from immex_nb.outputs import manifest_json, write_tables
+from immex_nb.outputs import check_out, manifest_json, write_tables
 from immex_nb.rates import Rates
 from immex_nb.run import ClientRun
 
@@ -37,6 +37,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     data_dir, out = args.data_dir, Path(args.out)
+    check_out(out)  # an unwritable OUT: one line, exit 2, before any work
     rates = Rates.load(args.rates) if args.rates else None
     ledger = load(data_dir)
     with cluster(args) as dask_client:

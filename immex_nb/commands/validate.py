@@ -11,7 +11,7 @@ from pathlib import Path
 
 from immex_nb.discharge import directed_findings
 from immex_nb.load import Ledger, load
-from immex_nb.outputs import write_csv, write_manifest
+from immex_nb.outputs import check_out, write_csv, write_manifest
 
 
 def add_parser(sub) -> None:
@@ -62,6 +62,8 @@ def _reading_notes(ledger: Ledger) -> list[str]:
 
 def run(args) -> int:
     data_dir, out = args.data_dir, args.out
+    if out is not None:
+        check_out(out)  # an unwritable OUT: one line, exit 2, before any work
     ledger = load(data_dir)
     print(format_summary(ledger))
     findings = directed_findings(ledger)

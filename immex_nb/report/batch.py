@@ -73,6 +73,7 @@ from pathlib import Path
 
 from immex_nb.dates import Period
 from immex_nb.errors import ImmexError
+from immex_nb.outputs import check_out
 
 TEMPLATE_NAME = "monthly_report.ipynb"
 #: parameters the batch passes to the template (all must be declared there)
@@ -618,32 +619,6 @@ def _swap_into_place(stage: Path, final: Path) -> None:
 
 
 # --------------------------------------------------------------------------- OUT: writable, locked
-
-
-def check_out(out: str | os.PathLike) -> Path:
-    """Create ``out`` if needed and make sure files can be written in it;
-    else raise a one-line :class:`ImmexError` (every command that writes into
-    an ``OUT`` calls this before doing any work)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ImmexError(f"output folder {out} is a file, not a folder; pass a folder for --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = _mkstemp(out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ImmexError(
-            f"output folder {out} cannot be written ({why}); pass a folder you can write to for --out"
-        ) from None
-    return out
-
-
-def _mkstemp(folder: Path) -> tuple[int, str]:
-    import tempfile
-
-    return tempfile.mkstemp(prefix=".immex-nb-probe-", dir=folder)
 
 
 @contextlib.contextmanager
