@@ -256,11 +256,12 @@ def test_language_is_the_option_else_the_clients_setting_else_spanish(tmp_path, 
     monkeypatch.setattr(batch, "_execute_here", lambda tasks, progress: seen.extend(tasks) or [])
     import immex_nb.report.index
 
-    monkeypatch.setattr(immex_nb.report.index, "write_index", lambda out, results: None)
+    monkeypatch.setattr(immex_nb.report.index, "write_index", lambda out, results, **kw: None)
     res = batch.run_batch(data, [PERIOD], tmp_path / "out", template=FIXTURE_TEMPLATE, echo=False)
     assert {t.client: t.language for t in seen} == {"c1": "en", "c2": "es"}
     assert [(r.client, r.status) for r in res.results] == [("c3", "failed")]
-    assert "'fr' is not supported" in res.results[0].reason
+    reason = res.results[0].reason
+    assert "client.toml: language must be one of" in reason and "'fr'" in reason
     seen.clear()
     batch.run_batch(
         data,

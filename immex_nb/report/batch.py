@@ -707,14 +707,11 @@ def _clean_stale(client_out: Path) -> None:
 
 
 def client_language(folder: Path) -> str | None:
-    """The client's ``language`` setting, or None (an unreadable ``client.toml``
-    gives None here: the report itself says what is wrong with it)."""
+    """The client's ``language`` setting, or None; a bad ``client.toml`` raises
+    :class:`ImmexError` (that client's reports fail with its message)."""
     from immex_nb.settings import read_settings
 
-    try:
-        return read_settings(folder).language or None
-    except ImmexError:
-        return None
+    return read_settings(folder).language or None
 
 
 def firm_language(data_root: Path) -> str | None:
