@@ -47,7 +47,7 @@ IDENTITY_TOLERANCE_MXN = 0.005
 #: material_type whose lines are fixed assets (activo fijo ``S``).
 FIXED_ASSET_TYPE = "AF"
 
-#: What a blank export clave means (an exit with no clave is a return, CONTRACT §1 exports).
+#: What a blank export clave means (an exit with no clave is a return, docs/rules/tables.md).
 DEFAULT_EXPORT_CLAVE = "RT"
 
 DESCARGOS_COLUMNS = [

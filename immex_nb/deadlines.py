@@ -1,4 +1,4 @@
-"""Time limits of temporary imports (Ley Aduanera art. 108; CONTRACT.md §2.6).
+"""Time limits of temporary imports (Ley Aduanera art. 108; docs/rules/deadlines.md).
 
 The limit runs from the entry date and depends on the material type:
 

@@ -121,7 +121,7 @@ SHORTFALL_EXHAUSTED = "balance exhausted: earlier imports of this part already d
 
 @dataclass(frozen=True)
 class DischargeResult:
-    """What a discharge run produced; the frames follow CONTRACT.md §3."""
+    """What a discharge run produced; the frames follow docs/rules/discharge.md."""
 
     allocations: pd.DataFrame
     balances: pd.DataFrame
@@ -427,7 +427,7 @@ def discharge(
     oea: bool = False,
     claves: Claves | None = None,
 ) -> DischargeResult:
-    """FIFO/PEPS discharge of ``imports`` by ``exports`` (CONTRACT.md §2–§3).
+    """FIFO/PEPS discharge of ``imports`` by ``exports`` (docs/rules/discharge.md).
 
     ``as_of`` (date or ISO text): imports and exports dated after it are
     ignored — the ledger as it stood that day; it is also

@@ -1,4 +1,4 @@
-"""Exposure: what the open balances would cost as of a date (CONTRACT.md §4).
+"""Exposure: what the open balances would cost as of a date (docs/rules/exposure.md).
 
 Every import line still open after the discharge (same cut-off) is valued one
 of two ways:
@@ -46,7 +46,7 @@ from immex_nb.dates import as_timestamp, month_labels, months_or_fraction
 from immex_nb.errors import ImmexError
 from immex_nb.rates import Rates, resolve
 
-#: CONTRACT §4 columns, in this order, then the extras below
+#: docs/rules/exposure.md columns, in this order, then the extras below
 CONTRACT_COLUMNS = [
     "import_pedimento",
     "import_line",
@@ -167,7 +167,7 @@ def exposure(
     max_surcharge_months: int = MAX_SURCHARGE_MONTHS,
     include_later_imports: bool = True,
 ) -> pd.DataFrame:
-    """What each open import line would cost as of ``as_of`` (CONTRACT §4).
+    """What each open import line would cost as of ``as_of`` (docs/rules/exposure.md).
 
     ``balances`` is the ``balances`` frame of :func:`immex_nb.discharge` run
     with the same cut-off.  ``fine_rate`` is the fine as a share of the omitted

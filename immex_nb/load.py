@@ -3,7 +3,7 @@
 ``load("data/acme")`` reads ``imports``, ``exports`` and (optionally)
 ``bom`` — CSV files or workbook sheets, Spanish or English headers — maps
 the headers onto the canonical names of :mod:`immex_nb.schema`, parses every
-cell, and checks the rules of CONTRACT §5.  A row that breaks a rule is not
+cell, and checks the rules of docs/rules/validation.md.  A row that breaks a rule is not
 loaded; it becomes one or more rows of ``rejects`` (one per problem) naming
 the file, the row number a spreadsheet shows, the column, the value and the
 reason.  Nothing is dropped silently: per table, rows read = rows loaded +
@@ -142,7 +142,7 @@ class Ledger:
 
 
 def load(folder: str | Path) -> Ledger:
-    """Read and validate a client folder (CONTRACT §1, §5)."""
+    """Read and validate a client folder (docs/rules/tables.md, docs/rules/validation.md)."""
     folder = _check_folder(folder)
     sources = find_sources(folder, list(TABLES))
     _require_tables(folder, sources)

@@ -66,7 +66,7 @@ GUARANTEE = "IMMEX, VAT guaranteed"
 NO_IMMEX = "No IMMEX (definitive imports)"
 REGIMES = (CERTIFIED, CASH, GUARANTEE, NO_IMMEX)
 COMPONENTS = ("IGI", "IGI (T-MEC 2.5)", "DTA", "VAT", "Compliance")
-#: non-FTA origins named for the 2026-01-01 LIGIE increase (DOMAIN.md; list not exhaustive)
+#: non-FTA origins named for the 2026-01-01 LIGIE increase (docs/rules/tmec-and-savings.md; list not exhaustive)
 LIGIE_2026_ORIGINS = ("CHN", "IND", "KOR", "VNM", "TWN")
 
 

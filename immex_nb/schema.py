@@ -1,4 +1,4 @@
-"""Canonical tables: column names, types, Spanish aliases (CONTRACT.md §1).
+"""Canonical tables: column names, types, Spanish aliases (docs/rules/tables.md).
 
 This module is the single written definition of the data contract inside the
 package.  Loaders map whatever headers a client sends onto these names; every

@@ -1,7 +1,7 @@
-"""A slow, obviously correct discharge: plain loops over CONTRACT.md §2.
+"""A slow, obviously correct discharge: plain loops over docs/rules/discharge.md.
 
 Quantities are exact decimal fractions (``Fraction(str(x))``), the "exact
-rational arithmetic" of CONTRACT.md §3.
+rational arithmetic" of docs/rules/discharge.md.
 
 Used only by the tests, to hold the vectorised engine in
 :mod:`immex_nb.discharge` to the rules of docs/rules/discharge.md: FIFO, the

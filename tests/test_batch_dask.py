@@ -1,4 +1,4 @@
-"""The report batch on Dask (CONTRACT §6, docs/batch.md).
+"""The report batch on Dask (docs/report.md, docs/batch.md, docs/batch.md).
 
 - A real cluster — ``dask scheduler`` and two ``dask worker`` processes on
   localhost — gets a batch with one broken client through ``--scheduler``;

@@ -1,4 +1,4 @@
-"""Data Stage reader: one test per quirk of DATASTAGE.md §0.
+"""Data Stage reader: one test per quirk of docs/rules/datastage.md.
 
 Fixtures are written byte by byte with :func:`render_asc` (exact SAT headers,
 trailing ``|``, CRLF) so each test states the bytes it feeds the reader.
@@ -177,7 +177,7 @@ def test_keys_keep_leading_zeros_and_numbers_dates_are_typed(tmp_path):
 
 
 def test_full_pedimento_year_comes_from_the_first_digit_not_the_period():
-    """A V1 paid 2025-01-03 with Pedimento 4000123 was validated in 2024 (DATASTAGE.md §4.1)."""
+    """A V1 paid 2025-01-03 with Pedimento 4000123 was validated in 2024 (docs/rules/datastage.md)."""
     assert pedimento_year("4000123", 2025) == 2024
     assert pedimento_year("5000123", 2025) == 2025
     assert pedimento_year("0012345", 2020) == 2020

@@ -1,7 +1,7 @@
 """The synthetic demo clients and the benchmark ledger (immex_nb.samples.demo).
 
 The demo folders are what a consultant sees first, so they are held to the
-contract (CONTRACT.md §1, §5) and to the story the README tells: two years of
+contract (docs/rules/tables.md, docs/rules/validation.md) and to the story the README tells: two years of
 history, a BOM that changed once, lots expired and about to expire, returns
 as-is and exports no import covers.  The scenario checks use a small FIFO
 written here (not the package's engine), so they hold even while the engine
@@ -36,7 +36,7 @@ def tables() -> dict[str, dict[str, pd.DataFrame]]:
 # --------------------------------------------------------------------------- helpers
 def explode(exports: pd.DataFrame, bom: pd.DataFrame) -> pd.DataFrame:
     """Leaf consumption per export line through the BOM valid on its date,
-    paths to the same part summed (CONTRACT.md §2.1) — plain merges."""
+    paths to the same part summed (docs/rules/discharge.md, explosion) — plain merges."""
     cur = exports[["pedimento", "line", "date", "part_number", "quantity"]].copy()
     leaves = []
     for _ in range(20):

@@ -1,4 +1,4 @@
-"""Discharge engine: one small ledger per rule of CONTRACT.md §2, the invariants
+"""Discharge engine: one small ledger per rule of docs/rules/discharge.md, the invariants
 of §3, and the fast engine held equal to the slow reference on random ledgers."""
 
 from __future__ import annotations

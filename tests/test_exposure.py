@@ -1,4 +1,4 @@
-"""Exposure (CONTRACT §4) and ageing, each formula on a line worked by hand."""
+"""Exposure (docs/rules/exposure.md) and ageing, each formula on a line worked by hand."""
 
 from __future__ import annotations
 

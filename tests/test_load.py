@@ -1,4 +1,4 @@
-"""Loading client folders: formats, headers, parsing, rejects (CONTRACT §1, §5)."""
+"""Loading client folders: formats, headers, parsing, rejects (docs/rules/tables.md, docs/rules/validation.md)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_canonical_dtypes(tmp_path, write_client):
 
 def test_workbook_sheets_any_case(tmp_path):
     """client.xlsx with sheets Imports / EXPORTS / bom; Excel date cells and
-    numbers; a bad row is reported as ``client.xlsx:<table>`` (CONTRACT §5,
+    numbers; a bad row is reported as ``client.xlsx:<table>`` (docs/rules/validation.md,
     whatever the sheet's capitals) with its Excel row."""
     from openpyxl import Workbook
 
@@ -289,7 +289,7 @@ def test_parse_date_text(text, expected):
 
 
 # ---------------------------------------------------------------------------
-# rejects: one case per rule of CONTRACT §5
+# rejects: one case per rule of docs/rules/validation.md
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The monthly report batch (CONTRACT §6) on two small clients and a broken one.
+"""The monthly report batch (docs/report.md, docs/batch.md) on two small clients and a broken one.
 
 The batch runs the real template (``immex_nb/notebooks/monthly_report.ipynb``) once
 for the module (see ``report_helpers``: clients, worked numbers); the tests

@@ -8,7 +8,7 @@ header below (no trailing pipe); every data line ends with ``|``::
     3420|5001234|400|1|IN|400||EMA010101AB1|...|2025-03-10 09:41:07|       ← data
 
 Headers were checked byte for byte against genuine files (see
-``DATASTAGE.md`` §2); the odd spellings (``IndentFiscalProveedor``,
+``docs/rules/datastage.md``); the odd spellings (``IndentFiscalProveedor``,
 ``MunicpioDestinatario``, ``CantidadMUMTarifa``…) are SAT's and must stay.
 
 ``FIELD_KINDS`` says how the reader types each field: ``datetime``

@@ -12,7 +12,7 @@ wants one table per question, for example the taxes of an IMMEX import::
 
 Views count each operation once: with ``latest_only`` (the default where it
 matters) a pedimento corrected by a rectification is replaced by its latest
-version (DATASTAGE.md §4.2).  Catalog meanings come from the Anexo 22
+version (docs/rules/datastage.md).  Catalog meanings come from the Anexo 22
 appendices shipped as ``immex_nb/data/datastage_catalogs.csv``.
 """
 

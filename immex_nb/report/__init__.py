@@ -1,4 +1,4 @@
-"""The monthly report batch (CONTRACT §6): papermill over clients × periods.
+"""The monthly report batch (docs/report.md, docs/batch.md): papermill over clients × periods.
 
 ``run_batch(data_root, periods, out, clients=None, workers=None)`` runs
 ``notebooks/monthly_report.ipynb`` for every client folder × period and writes

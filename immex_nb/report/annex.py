@@ -538,7 +538,7 @@ def write_annex(
 def _write_full_csv(frame: pd.DataFrame, target: Path) -> Path:
     """The complete table as CSV beside the workbook: UTF-8, ``\\n``, dates as
     ISO, numbers as numbers, text never starting like a formula (a leading
-    ``'``, CONTRACT §5).  Written with pyarrow, atomically."""
+    ``'``, docs/rules/validation.md).  Written with pyarrow, atomically."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 

@@ -735,7 +735,7 @@ def run_batch(
     progress: bool | None = None,
     echo: bool = True,
 ) -> BatchResult:
-    """Run the report template for every client × period (CONTRACT §6).
+    """Run the report template for every client × period (docs/report.md, docs/batch.md).
 
     ``clients`` restricts the run to those folder names.  ``workers`` (default
     1) is the number of reports run at once: 1 runs them here, one after the

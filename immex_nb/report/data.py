@@ -7,7 +7,7 @@ the previous period, for month-over-month changes.  Nothing here writes HTML;
 words a reader sees come from the text catalog (:mod:`immex_nb.text`).
 
 One set of numbers (docs/report.md): the ledger as of a date excludes imports
-dated after it and exports dated after it (CONTRACT §2.5), so the report's
+dated after it and exports dated after it (docs/rules/discharge.md, cut-off), so the report's
 discharge and exposure are those of ``immex-nb discharge/exposure --as-of
 <period end>``, to the cent.  Worked example, period ``2025-03`` (as of
 2025-03-31), previous ``2025-02``:
@@ -117,7 +117,7 @@ def _in(frame: pd.DataFrame, column: str, period: Period) -> pd.DataFrame:
 
 def ledger_as_of(ledger, as_of: pd.Timestamp):
     """``ledger`` as it stood on ``as_of``: import lines dated after it left
-    out (CONTRACT §2.5; exports after it are left out by the discharge)."""
+    out (docs/rules/discharge.md, cut-off; exports after it are left out by the discharge)."""
     imports = ledger.imports
     keep = pd.to_datetime(imports["date"]) <= as_of
     if bool(keep.all()):

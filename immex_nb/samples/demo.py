@@ -302,7 +302,7 @@ def _crossing(days: np.ndarray, roll: str) -> np.ndarray:
 
 def explode(demand: pd.DataFrame, bom: pd.DataFrame, max_depth: int = 50) -> pd.DataFrame:
     """Leaf consumption of ``demand`` (``key, date, part_number, quantity``)
-    through the BOM rows valid on each date (CONTRACT.md §2.1), summed per
+    through the BOM rows valid on each date (docs/rules/discharge.md, explosion), summed per
     ``(key, date, part_number)``.  Used to plan the demo's import lots."""
     cols = ["key", "date", "part_number", "quantity"]
     current = demand[cols].reset_index(drop=True)

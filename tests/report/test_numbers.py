@@ -14,7 +14,7 @@ from immex_nb.report.data import build_report_data
 
 
 def _engine_drops_later_imports(folder) -> bool:
-    """CONTRACT §2.5 (the ledger as of a date excludes imports dated after it,
+    """docs/rules/discharge.md, cut-off (the ledger as of a date excludes imports dated after it,
     everywhere) is in the discharge engine."""
     from immex_nb.discharge import discharge
     from immex_nb.load import load
