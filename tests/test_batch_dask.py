@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from immex_nb.report.batch import BatchResult
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_TEMPLATE = ROOT / "tests" / "fixtures" / "report" / "fixture_report.ipynb"
 PERIOD = "2025-03"
@@ -276,14 +278,13 @@ def test_language_is_the_option_else_the_clients_setting_else_spanish(tmp_path, 
 
 
 def test_report_options_reach_run_batch(tmp_path, monkeypatch):
-    from types import SimpleNamespace
 
     from immex_nb.cli import main
     from immex_nb.commands import report as report_pkg
 
     seen = {}
     monkeypatch.setattr(
-        report_pkg, "run_batch", lambda *a, **kw: seen.update(kw) or SimpleNamespace(exit_code=0)
+        report_pkg, "run_batch", lambda *a, **kw: seen.update(kw) or BatchResult(out=Path(a[2]))
     )
     argv = ["report", "--data", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path / "o")]
     assert main([*argv, "--lang", "en", "--pdf", "--scheduler", "tcp://127.0.0.1:8786"]) == 0

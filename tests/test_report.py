@@ -28,6 +28,7 @@ from immex_nb.dates import Period
 from immex_nb.errors import ImmexError
 from immex_nb.report import run_batch, validate_client_name
 from immex_nb.report.batch import (
+    BatchResult,
     _clean_stale,
     _swap_into_place,
     check_template_parameters,
@@ -443,9 +444,8 @@ def test_report_cli_passes_template_to_run_batch(tmp_path, monkeypatch, capsys):
 
     def fake_run_batch(*args, **kwargs):
         seen.update(args=args, kwargs=kwargs)
-        from types import SimpleNamespace
 
-        return SimpleNamespace(exit_code=0)
+        return BatchResult(out=Path(args[2]))
 
     monkeypatch.setattr(report_pkg, "run_batch", fake_run_batch)
     assert main([*argv, "--template", str(FIXTURE_TEMPLATE)]) == 0
@@ -479,10 +479,9 @@ def demo_calls(monkeypatch, tmp_path):
     calls = {"batch": [], "write": []}
 
     def fake_run_batch(root, periods, out, **kwargs):
-        from types import SimpleNamespace
 
         calls["batch"].append((Path(root), list(periods)))
-        return SimpleNamespace(index=Path(out) / "index.html", exit_code=0)
+        return BatchResult(out=Path(out))
 
     def fake_write_demo(root):
         calls["write"].append(Path(root))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from immex_nb.commands.report import add_batch_options, batch_kwargs
+from immex_nb.commands.report import add_batch_options, batch_kwargs, print_summary, say
 from immex_nb.outputs import check_out
 from immex_nb.report import run_batch
 from immex_nb.report.demo import check_data_root, default_demo_root, last_periods
@@ -36,6 +36,7 @@ def run(args) -> int:
         write_demo(root)
     check_data_root(root)
     periods = last_periods(root, args.months)
-    result = run_batch(root, periods, args.out, **batch_kwargs(args))
+    result = run_batch(root, periods, args.out, echo=say, **batch_kwargs(args))
+    print_summary(result)
     print(f"Open {result.index.resolve()} in a browser.")
     return result.exit_code

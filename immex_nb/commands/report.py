@@ -3,6 +3,8 @@ report batch over clients × periods (docs/report.md, docs/batch.md)."""
 
 from __future__ import annotations
 
+import sys
+
 from immex_nb.commands.options import add_cluster, period
 from immex_nb.report import run_batch
 from immex_nb.text import LANGS
@@ -52,7 +54,28 @@ def batch_kwargs(args) -> dict:
     }
 
 
+def say(line: str) -> None:
+    """The batch's progress lines, on stderr (stdout stays for results)."""
+    print(line, file=sys.stderr)
+
+
+def print_summary(result) -> None:
+    """What the batch wrote, what failed and why, where the index is."""
+    n, bad = len(result.results), result.failed
+    per = [r.seconds for r in result.results if r.seconds]
+    avg = f", {sum(per) / len(per):.1f} s per report" if per else ""
+    print(
+        f"immex-nb report: {n - len(bad)} of {n} report(s) written in {result.seconds:.1f} s{avg}",
+        file=sys.stderr,
+    )
+    for r in bad:
+        print(f"  FAILED {r.client} {r.period}: {r.reason}", file=sys.stderr)
+    print(f"index: {result.index.resolve()}", file=sys.stderr)
+
+
 def run(args) -> int:
-    return run_batch(
-        args.data, args.period, args.out, clients=args.client, **batch_kwargs(args)
-    ).exit_code
+    result = run_batch(
+        args.data, args.period, args.out, clients=args.client, echo=say, **batch_kwargs(args)
+    )
+    print_summary(result)
+    return result.exit_code

@@ -66,7 +66,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -733,7 +733,7 @@ def run_batch(
     language: str | None = None,
     pdf: bool = False,
     progress: bool | None = None,
-    echo: bool = True,
+    echo: Callable[[str], None] | bool | None = None,
 ) -> BatchResult:
     """Run the report template for every client × period (docs/report.md, docs/batch.md).
 
@@ -749,10 +749,12 @@ def run_batch(
     :class:`ImmexError` (before running anything) for an unusable data root,
     period, client name, language, template or ``OUT``, or an ``OUT`` another
     run holds; failures of single client-months are in the result, never
-    raised.
+    raised.  ``echo``: a function that receives the batch's progress lines
+    (what it starts, the Dask dashboard); the batch itself prints nothing.
     """
     from immex_nb.text import check_lang, resolve_lang
 
+    say = echo if callable(echo) else _silent
     t0 = time.perf_counter()
     root = Path(data_root)
     out_dir = Path(out)
@@ -826,15 +828,13 @@ def run_batch(
 
         n_workers = 1 if scheduler else max(1, min(workers or 1, len(tasks) or 1))
         where = f"Dask cluster {scheduler}" if scheduler else f"{n_workers} worker(s)"
-        if echo:
-            print(
-                f"immex-nb report: {len(names)} client(s) × {len(periods)} period(s) = "
-                f"{len(tasks)} report(s), {where} → {out_dir}",
-                file=sys.stderr,
-            )
+        say(
+            f"immex-nb report: {len(names)} client(s) × {len(periods)} period(s) = "
+            f"{len(tasks)} report(s), {where} → {out_dir}"
+        )
         try:
             if scheduler or n_workers > 1:
-                done = _execute_dask(tasks, n_workers, scheduler, progress, echo, result)
+                done = _execute_dask(tasks, n_workers, scheduler, progress, say, result)
             else:
                 done = _execute_here(tasks, progress)
             result.results.extend(done)
@@ -848,9 +848,11 @@ def run_batch(
 
         write_index(out_dir, result.results, lang=resolve_lang(language, firm_lang))
     result.seconds = round(time.perf_counter() - t0, 3)
-    if echo:
-        _print_summary(result)
     return result
+
+
+def _silent(_line: str) -> None:
+    """Where the batch's progress lines go when nobody asked for them."""
 
 
 def _bar(total: int, progress: bool | None):
@@ -901,7 +903,7 @@ def _execute_dask(
     n_workers: int,
     scheduler: str | None,
     progress: bool | None,
-    echo: bool,
+    say: Callable[[str], None],
     result: BatchResult,
 ) -> list[TaskResult]:
     """The reports as futures on a Dask cluster: a local one of ``n_workers``
@@ -930,13 +932,11 @@ def _execute_dask(
         client = stack.enter_context(connect(workers=n_workers, scheduler=scheduler))
         with contextlib.suppress(Exception):
             result.dashboard = client.dashboard_link
-        if echo:
-            print(
-                f"immex-nb report: Dask dashboard {result.dashboard}"
-                if result.dashboard
-                else "immex-nb report: no Dask dashboard",
-                file=sys.stderr,
-            )
+        say(
+            f"immex-nb report: Dask dashboard {result.dashboard}"
+            if result.dashboard
+            else "immex-nb report: no Dask dashboard"
+        )
         run_id = uuid.uuid4().hex[:8]
         futures = {}
         for i, task in enumerate(tasks):
@@ -958,16 +958,3 @@ def _execute_dask(
                 results.append(r)
                 _note(bar, r)
     return results
-
-
-def _print_summary(result: BatchResult) -> None:
-    n, bad = len(result.results), result.failed
-    per = [r.seconds for r in result.results if r.seconds]
-    avg = f", {sum(per) / len(per):.1f} s per report" if per else ""
-    print(
-        f"immex-nb report: {n - len(bad)} of {n} report(s) written in {result.seconds:.1f} s{avg}",
-        file=sys.stderr,
-    )
-    for r in bad:
-        print(f"  FAILED {r.client} {r.period}: {r.reason}", file=sys.stderr)
-    print(f"index: {result.index.resolve()}", file=sys.stderr)

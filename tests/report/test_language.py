@@ -30,6 +30,8 @@ def open_value_text(client: Path, lang: str) -> str:
 
     balances = ClientRun(load(client), "2026-10-31").discharge.balances
     return fmt.money(balances["open_value_mxn"].sum(), lang=lang)
+
+
 LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#1F3A5F"/></svg>'
 NOTES = """Revisamos con la planta los **4 pedimentos vencidos**.
 
