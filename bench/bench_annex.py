@@ -26,29 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_mb, reset_peak, rss_mb
 
 
 def one(n_imports: int, max_rows: int | None) -> dict:
@@ -69,13 +47,13 @@ def one(n_imports: int, max_rows: int | None) -> dict:
         data = build_report_data(client, period, language="es", client="big")
         data_s = time.perf_counter() - t
         gc.collect()
-        rss_before = _rss_mb()
-        _reset_peak()
+        rss_before = rss_mb()
+        reset_peak()
         out = Path(tmp) / "out" / "annex.xlsx"
         t, cpu = time.perf_counter(), time.process_time()
         written = write_report_annex(data, out, max_rows=max_rows or MAX_ROWS)
         annex_s, annex_cpu = time.perf_counter() - t, time.process_time() - cpu
-        annex_peak = _peak_mb()
+        annex_peak = peak_mb()
         sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in out.parent.iterdir()}
     return {
         "import_lines": n_imports,

@@ -37,6 +37,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+from memory import reset_peak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,14 +55,6 @@ def _status(field: str) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
 
 
 def bare(folder: Path) -> tuple[int, int]:
@@ -109,7 +102,7 @@ def _measure(which: str, folder: Path) -> None:
     gc.collect()
     arrow_before = pa.default_memory_pool().max_memory()
     tracemalloc.start()
-    _reset_peak()
+    reset_peak()
     base = _status("VmRSS")
     (bare if which == "bare" else reader)(folder)
     python_peak = tracemalloc.get_traced_memory()[1]

@@ -31,27 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _reset_peak() -> None:
-    """Reset the kernel's high-water mark (VmHWM) so it measures the discharge alone."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_mb, reset_peak, rss_mb
 
 
 def one_size(n_imports: int, runs: int, load_runs: int, directed: float = 0.0) -> dict:
@@ -78,16 +58,16 @@ def one_size(n_imports: int, runs: int, load_runs: int, directed: float = 0.0) -
     as_of = exports["date"].max()
     del ledger
     gc.collect()
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     times, peaks = [], []
     for _ in range(runs):
         result = None  # let the previous run's frames go before measuring the next
         gc.collect()
-        _reset_peak()
+        reset_peak()
         t = time.perf_counter()
         result = discharge(imports, exports, bom, as_of=as_of)
         times.append(time.perf_counter() - t)
-        peaks.append(_peak_mb())
+        peaks.append(peak_mb())
     import pandas as pd
 
     parts = pd.Index(
