@@ -34,10 +34,10 @@ from immex_nb.dates import as_timestamp
 from immex_nb.errors import ImmexError
 from immex_nb.text import t
 
-EXPIRED = "Expired"
+BUCKET_EXPIRED = "Expired"  # the ageing bucket; a line's status is exposure.EXPIRED
 NO_LIMIT = "No time limit (AF)"
 BUCKETS = (
-    EXPIRED,
+    BUCKET_EXPIRED,
     "Due within 30 days",
     "Due in 31–60 days",
     "Due in 61–90 days",
@@ -66,7 +66,7 @@ def bucket(days) -> pd.Series:
     v = pd.to_numeric(days, errors="coerce").astype("float64").to_numpy()
     labels = np.select(
         [np.isnan(v), v < 0, v <= BUCKET_EDGES[0], v <= BUCKET_EDGES[1], v <= BUCKET_EDGES[2]],
-        [NO_LIMIT, EXPIRED, BUCKETS[1], BUCKETS[2], BUCKETS[3]],
+        [NO_LIMIT, BUCKET_EXPIRED, BUCKETS[1], BUCKETS[2], BUCKETS[3]],
         default=BUCKETS[4],
     )
     return pd.Series(pd.Categorical(labels, dtype=BUCKET_DTYPE), index=days.index)

@@ -30,7 +30,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         except (OSError, TimeoutError) as exc:
             raise ImmexError(
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}); "
-                "start one with `dask scheduler` or pass --workers N for a local cluster"
+                "start one with `dask scheduler`, or run on a local cluster instead"
             ) from None
         try:
             yield client
@@ -39,7 +39,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         return
     n = int(workers or 1)
     if n < 1:
-        raise ImmexError(f"--workers must be at least 1 (got {n})")
+        raise ImmexError(f"a local cluster needs at least 1 worker (got {n})")
     cluster = LocalCluster(
         n_workers=n,
         threads_per_worker=1,

@@ -447,7 +447,9 @@ def check_out(out: str | os.PathLike) -> Path:
     an ``OUT`` calls this before doing any work)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ImmexError(f"output folder {out} is a file, not a folder; pass a folder for --out")
+        raise ImmexError(
+            f"output folder {out} is a file, not a folder; give a folder to write into"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = _mkstemp(out)
@@ -456,7 +458,7 @@ def check_out(out: str | os.PathLike) -> Path:
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise ImmexError(
-            f"output folder {out} cannot be written ({why}); pass a folder you can write to for --out"
+            f"output folder {out} cannot be written ({why}); give a folder you can write to"
         ) from None
     return out
 

@@ -46,11 +46,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_type_hints
 
+from immex_nb.dates import MONTH_RULES
 from immex_nb.errors import ImmexError
 
 SETTINGS_FILE = "client.toml"
 FIRM_FILE = "firm.toml"
-DEADLINE_RULES = ("clamp", "cff")
+DEADLINE_RULES = MONTH_RULES
 LANGUAGES = ("es", "en")
 LOGO_TYPES = {
     ".png": "image/png",

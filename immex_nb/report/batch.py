@@ -637,7 +637,7 @@ def lock_out(out: Path, command: str = "report") -> Iterator[Path]:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise ImmexError(
-            f"output folder {out} cannot be locked ({exc.strerror or exc}); pass a folder you can write to for --out"
+            f"output folder {out} cannot be locked ({exc.strerror or exc}); give a folder you can write to"
         ) from None
     try:
         try:
@@ -645,7 +645,7 @@ def lock_out(out: Path, command: str = "report") -> Iterator[Path]:
         except BlockingIOError:
             raise ImmexError(
                 f"output folder {out} is in use by another immex-nb run ({_holder(fd)}); "
-                "wait for it to finish or pass another --out"
+                "wait for it to finish or write into another folder"
             ) from None
         info = {
             "command": command,
@@ -764,7 +764,7 @@ def run_batch(
         raise ImmexError(f"workers must be at least 1 (got {workers})")
     periods = list(dict.fromkeys(str(p).strip() for p in periods))
     if not periods:
-        raise ImmexError("no period given; use --period YYYY-MM (repeatable)")
+        raise ImmexError("no period given; give at least one month as YYYY-MM")
     periods = sorted(str(Period.parse(p)) for p in periods)
     found, bad_found = discover_clients(root)
     if clients:
