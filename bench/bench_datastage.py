@@ -37,24 +37,13 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from memory import reset_peak
+from memory import peak_mb as _peak_now
+from memory import reset_peak, rss_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from immex_nb.datastage import read_datastage  # noqa: E402
 from immex_nb.samples.datastage import example_ledger, synth_corpus, synth_datastage  # noqa: E402
-
-
-def _status(field: str) -> float:
-    """``VmRSS`` or ``VmHWM`` of this process in MB (0 when /proc is absent)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def bare(folder: Path) -> tuple[int, int]:
@@ -103,11 +92,11 @@ def _measure(which: str, folder: Path) -> None:
     arrow_before = pa.default_memory_pool().max_memory()
     tracemalloc.start()
     reset_peak()
-    base = _status("VmRSS")
+    base = rss_mb()
     (bare if which == "bare" else reader)(folder)
     python_peak = tracemalloc.get_traced_memory()[1]
     arrow_peak = max(pa.default_memory_pool().max_memory() - arrow_before, 0)
-    print(_status("VmHWM") - base, (python_peak + arrow_peak) / 2**20)
+    print(_peak_now() - base, (python_peak + arrow_peak) / 2**20)
 
 
 def main(argv: list[str] | None = None) -> int:
