@@ -44,7 +44,7 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=":0",
+        dashboard_address="127.0.0.1:0",  # local only: the dashboard shows client names
         silence_logs=50,
     )
     client = Client(cluster)
