@@ -358,7 +358,6 @@ def exposure_for(ledger, as_of, **options):
     ``rates``, ``deadline_rule``, ``use_prosec``)."""
     from immex_nb.run import ClientRun
 
-    options.pop("later_imports", None)  # the cut-off always drops later imports now
     run = ClientRun(ledger, as_of, **options)
     return run.exposure, run.discharge
 

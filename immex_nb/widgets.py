@@ -206,15 +206,16 @@ def build_exposure_explorer(
     ``ledger`` is what :func:`immex_nb.load` returns (``imports`` gives the
     filter options; ``rejects`` the rejects count).  ``compute(as_of)`` returns
     ``(exposure_frame, discharge_result)``; the default discharges the ledger
-    with that cut-off and values it (:func:`immex_nb.exposure.exposure_for`);
+    with that cut-off and values it (:class:`immex_nb.run.ClientRun`);
     ``initial`` is that pair for ``as_of`` when the caller already has it.
     """
     F._lang(lang)
     if compute is None:
-        from immex_nb.exposure import exposure_for
+        from immex_nb.run import ClientRun
 
         def compute(ts: pd.Timestamp) -> Computation:
-            return exposure_for(ledger, ts, later_imports=False)
+            run = ClientRun(ledger, ts)
+            return run.exposure, run.discharge
 
     cat_opts = _category_options(ledger.imports, lang)
     org_opts = _origin_options(ledger.imports, lang)

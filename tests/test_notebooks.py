@@ -130,7 +130,7 @@ def test_exposure_notebook(client_dir, tmp_path):
     assert_renders_offline(nb)
 
     ledger = load(client_dir)
-    exposure, result = exposure_for(ledger, as_of, later_imports=False)
+    exposure, result = exposure_for(ledger, as_of)
     expected = headline_kpis(result, exposure, ledger.rejects)
     kpis = glued(nb)
     assert kpis == expected  # JSON keeps floats exactly; same data, same code

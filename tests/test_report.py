@@ -336,7 +336,7 @@ def test_client_name_from_client_toml_is_escaped_in_report_html(batch):
 def test_report_exposure_is_exposure_for_with_the_clients_settings(tmp_path):
     """gamma has ``prosec = false``: the report values its open line at the
     general rate (2,852.80, see report_helpers), exactly
-    ``exposure_for(ledger, as_of, later_imports=False)``; with PROSEC it would
+    ``exposure_for(ledger, as_of)``; with PROSEC it would
     be 2,272.80.  acme (an import after the as-of date) agrees for both
     months too."""
     from immex_nb.exposure import exposure_for
@@ -345,11 +345,11 @@ def test_report_exposure_is_exposure_for_with_the_clients_settings(tmp_path):
 
     data_root = write_clients(tmp_path / "data")
     gamma = load(data_root / "gamma")
-    expected, _ = exposure_for(gamma, "2025-03-31", later_imports=False)
+    expected, _ = exposure_for(gamma, "2025-03-31")
     data = build_report_data(data_root / "gamma", PERIOD)
     assert data.kpis["exposure_total_mxn"] == pytest.approx(expected["total"].sum())
     assert data.kpis["exposure_total_mxn"] == pytest.approx(2_852.80)
-    with_prosec, _ = exposure_for(gamma, "2025-03-31", later_imports=False, use_prosec=True)
+    with_prosec, _ = exposure_for(gamma, "2025-03-31", use_prosec=True)
     assert with_prosec["total"].sum() == pytest.approx(2_272.80)
     import pandas as pd
 
@@ -357,7 +357,7 @@ def test_report_exposure_is_exposure_for_with_the_clients_settings(tmp_path):
     acme = load(data_root / "acme")
     acme_data = build_report_data(data_root / "acme", PERIOD)
     for snap, as_of in ((acme_data.current, "2025-03-31"), (acme_data.previous, "2025-02-28")):
-        frame, _ = exposure_for(acme, as_of, later_imports=False)
+        frame, _ = exposure_for(acme, as_of)
         pd.testing.assert_frame_equal(snap.exposure, frame)
         assert not frame["imported_after_as_of"].any()
 

@@ -31,7 +31,6 @@ Names that cannot mean two figures:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -115,26 +114,17 @@ def _in(frame: pd.DataFrame, column: str, period: Period) -> pd.DataFrame:
     return frame.loc[period.contains(frame[column])]
 
 
-def ledger_as_of(ledger, as_of: pd.Timestamp):
-    """``ledger`` as it stood on ``as_of``: import lines dated after it left
-    out (docs/rules/discharge.md, cut-off; exports after it are left out by the discharge)."""
-    imports = ledger.imports
-    keep = pd.to_datetime(imports["date"]) <= as_of
-    if bool(keep.all()):
-        return ledger
-    return dataclasses.replace(ledger, imports=imports.loc[keep])
-
-
 def snapshot(ledger, as_of: pd.Timestamp) -> Snapshot:
     """Discharge, exposure, ageing and headline KPIs of ``ledger`` as of a date —
-    :func:`immex_nb.exposure.exposure_for` on the ledger as of that date, the
-    computation of ``immex-nb exposure --as-of`` (PROSEC, fine rate, deadline
+    :class:`immex_nb.run.ClientRun`, the computation of ``immex-nb exposure
+    --as-of`` (the ledger as it stood that day; PROSEC, fine rate, deadline
     rule and OEA from the client's settings)."""
     from immex_nb.ageing import ageing
-    from immex_nb.exposure import exposure_for
     from immex_nb.kpis import headline_kpis
+    from immex_nb.run import ClientRun
 
-    exp, result = exposure_for(ledger_as_of(ledger, as_of), as_of)
+    run = ClientRun(ledger, as_of)
+    exp, result = run.exposure, run.discharge
     aged = ageing(result.balances, as_of)
     kpis = headline_kpis(result, exp, ledger.rejects)
     kpis.update(_af_split(result.balances, exp))
@@ -337,10 +327,9 @@ def build_report_data(
     _build_tables(data, frames)
     data.history = _history(ledger, cur, as_of)
     data.movements = _movements(cur, this, ledger)
-    if prev == this.previous:  # the worksheet runs from the month before's close
-        from immex_nb.anexo30 import anexo30
+    from immex_nb.report.annex import report_anexo30
 
-        data.anexo30 = anexo30(old.result, cur.result, this)
+    data.anexo30 = report_anexo30(data)  # None when compared with another month
     ds_dir = folder / "datastage"
     if ds_dir.is_dir():
         data.datastage = _datastage(ledger, ds_dir, this)
@@ -625,10 +614,10 @@ def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=Tru
     ``anexo30``: ``True`` adds the Anexo 30 sheets computed from the report's
     own discharges, a ``(descargos, saldos)`` pair adds those, ``False`` none."""
     from immex_nb.outputs import write_text
-    from immex_nb.report.annex import report_anexo30, write_report_annex
+    from immex_nb.report.annex import write_report_annex
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "kpis.json", json.dumps(data.kpis_json(), indent=2, ensure_ascii=False) + "\n")
-    tables = (data.anexo30 or report_anexo30(data)) if anexo30 is True else (anexo30 or None)
+    tables = data.anexo30 if anexo30 is True else (anexo30 or None)
     write_report_annex(data, out / "annex.xlsx", anexo30=tables)
