@@ -172,11 +172,13 @@ class Claves:
         """``column`` of the table for each clave in ``claves`` (normalised; a
         clave not in the table gets ``default``)."""
         rows = self.side(side)[column]
-        keys = normalize_claves(pd.Series(claves), side)
+        claves = pd.Series(claves)
+        codes, distinct = pd.factorize(claves, use_na_sentinel=False)  # few distinct claves
+        keys = normalize_claves(pd.Series(distinct, dtype=object), side)
         out = keys.map(rows)
         if default is not None:
             out = out.where(keys.isin(rows.index), default)
-        return out
+        return pd.Series(out.to_numpy()[codes], index=claves.index, dtype=out.dtype)
 
     def kinds(self, claves: pd.Series, side: str = "exports") -> pd.Series:
         """The kind of each exit clave ('' when the table gives none)."""

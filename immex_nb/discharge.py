@@ -156,20 +156,24 @@ def _days(values: pd.Series) -> np.ndarray:
     return out
 
 
-_MAX_TOTAL = 2.0**62 / MICRO  # quantities summed along one axis must stay inside int64
+# quantities summed along one axis, plus where that axis starts, must stay inside int64
+_MAX_TOTAL = 2.0**61 / MICRO
 
 
 def _micro(x: np.ndarray, what: str = "quantity") -> np.ndarray:
     """Quantities as int64 micro-units; an ``ImmexError`` rather than a silent
     overflow when their total cannot be represented."""
     x = np.asarray(x, dtype="float64")
-    total = float(np.abs(x).sum()) if len(x) else 0.0
+    _check_total(float(np.abs(x).sum()) if len(x) else 0.0, what)
+    return np.rint(x * MICRO).astype(np.int64)
+
+
+def _check_total(total: float, what: str = "exploded consumption") -> None:
     if not np.isfinite(total) or total > _MAX_TOTAL:
         raise ImmexError(
             f"{what} total {total:,.0f} is beyond what immex-nb can add up exactly "
             f"({_MAX_TOTAL:,.0f}); check for a number in the wrong column"
         )
-    return np.rint(x * MICRO).astype(np.int64)
 
 
 def _check_cycles(bom: pd.DataFrame) -> None:
@@ -223,73 +227,117 @@ def _find_cycle(edges: pd.DataFrame) -> list[str] | None:
     return None
 
 
-def explode(exports: pd.DataFrame, bom: pd.DataFrame, part_codes: pd.Index):
+def _bom_arrays(bom: pd.DataFrame | None, part_codes: pd.Index):
+    """BOM rows as arrays sorted by parent code: (parent, component, qty_per,
+    scrap, valid_from day, valid_to day); open validity ends are ±infinity."""
+    if bom is None or not len(bom):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0), np.empty(0), empty, empty
+    parent = part_codes.get_indexer(bom["parent"].astype(str))
+    order = np.argsort(parent, kind="stable")
+    valid_from = _days(bom["valid_from"])[order]
+    valid_from[valid_from < 0] = np.iinfo(np.int64).min
+    valid_to = _days(bom["valid_to"])[order]
+    valid_to[valid_to < 0] = np.iinfo(np.int64).max
+    return (
+        parent[order].astype(np.int64),
+        part_codes.get_indexer(bom["component"].astype(str))[order].astype(np.int64),
+        bom["qty_per"].to_numpy(dtype="float64")[order],
+        bom["scrap_rate"].fillna(0.0).to_numpy(dtype="float64")[order],
+        valid_from,
+        valid_to,
+    )
+
+
+def _unit_leaves(part, day, tables, n_parts, rank):
+    """What one unit of ``part[i]`` consumes on ``day[i]``, for each i: arrays
+    ``(i, leaf part, gross per unit, net per unit)`` by i then ``rank`` of the
+    leaf, paths to the same leaf summed.  One pass per BOM level."""
+    b_parent, b_comp, qty_per, scrap, b_from, b_to = tables
+    first = np.searchsorted(
+        b_parent, np.arange(n_parts + 1)
+    )  # rows of parent p: [first[p], first[p+1])
+    item = np.arange(len(part), dtype=np.int64)
+    gross = np.ones(len(part))
+    net = np.ones(len(part))
+    leaves = [(item[:0], part[:0], gross[:0], net[:0])]
+    for _depth in range(n_parts + 2):
+        if not len(item):
+            break
+        k, row = _expand(first[part], first[part + 1])
+        valid = (b_from[row] <= day[k]) & (day[k] <= b_to[row])
+        leaf = np.bincount(k[valid], minlength=len(item)) == 0  # no valid BOM row: consumed as is
+        leaves.append((item[leaf], part[leaf], gross[leaf], net[leaf]))
+        k, row = k[valid], row[valid]
+        item, day, part = item[k], day[k], b_comp[row]
+        gross = gross[k] * qty_per[row] * (1.0 + scrap[row])
+        net = net[k] * qty_per[row]
+    else:  # pragma: no cover - _check_cycles makes this unreachable
+        raise ImmexError("BOM explosion did not end: the BOM has a cycle")
+    item, part, gross, net = (np.concatenate(x) for x in zip(*leaves, strict=True))
+    key, inverse = np.unique(item * n_parts + rank[part], return_inverse=True)
+    by_rank = np.argsort(rank)
+    return (
+        key // n_parts,
+        by_rank[key % n_parts],
+        np.bincount(inverse, weights=gross, minlength=len(key)),
+        np.bincount(inverse, weights=net, minlength=len(key)),
+    )
+
+
+def explode(
+    exports: pd.DataFrame,
+    bom: pd.DataFrame | None,
+    part_codes: pd.Index,
+    *,
+    rows: np.ndarray | None = None,
+    part_rank: np.ndarray | None = None,
+):
     """Consumptions of each export line, through the BOM valid on its date.
 
     Returns arrays ``(export_row, part_code, gross_micro, net_micro)``, one entry
-    per (export line, consumed part), paths to the same part summed.
+    per (export line, consumed part), paths to the same part summed, in the
+    order of ``rows`` (default: the exports' own order) and, within an export
+    line, of ``part_rank`` (default: the part codes).
+
+    The BOM is exploded once per exported part and stretch of time in which the
+    set of valid BOM rows does not change — not once per export line: each
+    line then takes its part's leaves times its quantity.
     """
-    ev = np.arange(len(exports), dtype=np.int64)
-    part = part_codes.get_indexer(exports["part_number"].astype(str))
-    day = _days(exports["date"])
-    gross = exports["quantity"].to_numpy(dtype="float64")
-    net = gross.copy()
-
-    if bom is not None and len(bom):
-        b_parent = part_codes.get_indexer(bom["parent"].astype(str))
-        order = np.argsort(b_parent, kind="stable")
-        b_parent = b_parent[order]
-        b_comp = part_codes.get_indexer(bom["component"].astype(str))[order]
-        qty_per = bom["qty_per"].to_numpy(dtype="float64")[order]
-        scrap = bom["scrap_rate"].fillna(0.0).to_numpy(dtype="float64")[order]
-        b_from = _days(bom["valid_from"])[order]
-        b_from[b_from < 0] = np.iinfo(np.int64).min
-        b_to = _days(bom["valid_to"])[order]
-        b_to[b_to < 0] = np.iinfo(np.int64).max
-    else:
-        b_parent = b_comp = b_from = b_to = np.empty(0, dtype=np.int64)
-        qty_per = scrap = np.empty(0, dtype="float64")
-
-    leaves = [(ev[:0], part[:0], gross[:0], net[:0])]
-    for _depth in range(len(part_codes) + 2):  # one pass per BOM level, never per event
-        if len(ev) == 0:
-            break
-        lo = np.searchsorted(b_parent, part, side="left")
-        hi = np.searchsorted(b_parent, part, side="right")
-        n_rows = hi - lo
-        rep = np.repeat(np.arange(len(ev)), n_rows)
-        brow = np.arange(n_rows.sum()) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows) + lo[rep]
-        valid = (
-            (b_from[brow] <= day[rep]) & (day[rep] <= b_to[brow])
-            if len(brow)
-            else np.zeros(0, bool)
-        )
-        has_valid = np.bincount(rep[valid], minlength=len(ev)) > 0
-        leaf = ~has_valid
-        leaves.append((ev[leaf], part[leaf], gross[leaf], net[leaf]))
-        rep, brow = rep[valid], brow[valid]
-        ev, day = ev[rep], day[rep]
-        part = b_comp[brow]
-        gross = gross[rep] * qty_per[brow] * (1.0 + scrap[brow])
-        net = net[rep] * qty_per[brow]
-    else:  # pragma: no cover - _check_cycles makes this unreachable
-        raise ImmexError("BOM explosion did not end: the BOM has a cycle")
-
-    ev = np.concatenate([x[0] for x in leaves])
-    part = np.concatenate([x[1] for x in leaves])
-    gross = np.concatenate([x[2] for x in leaves])
-    net = np.concatenate([x[3] for x in leaves])
-    # sum paths to the same (export line, part)
-    key = ev * len(part_codes) + part
-    uniq, inv = np.unique(key, return_inverse=True)
-    g = np.bincount(inv, weights=gross, minlength=len(uniq))
-    n = np.bincount(inv, weights=net, minlength=len(uniq))
-    return (
-        uniq // len(part_codes),
-        uniq % len(part_codes),
-        _micro(g, "exploded consumption"),
-        _micro(n, "exploded consumption"),
-    )
+    n_parts = len(part_codes)
+    rows = np.arange(len(exports), dtype=np.int64) if rows is None else np.asarray(rows)
+    rank = np.arange(n_parts, dtype=np.int64) if part_rank is None else np.asarray(part_rank)
+    part = part_codes.get_indexer(exports["part_number"].astype(str))[rows].astype(np.int64)
+    day = _days(exports["date"])[rows]
+    quantity = exports["quantity"].to_numpy(dtype="float64")[rows]
+    tables = _bom_arrays(bom, part_codes)
+    b_from, b_to = tables[4], tables[5]
+    lowest, highest = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    edges = np.unique(np.r_[b_from[b_from > lowest], b_to[b_to < highest] + 1])
+    stretch = np.searchsorted(edges, day, side="right")
+    kind, distinct = pd.factorize(part * (len(edges) + 1) + stretch)
+    # factorize numbers in order of appearance: the first line of each (part, stretch)
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(kind), prepend=-1) > 0)
+    owner, leaf, unit_gross, unit_net = _unit_leaves(part[first], day[first], tables, n_parts, rank)
+    count = np.bincount(owner, minlength=len(distinct))
+    start = np.cumsum(count) - count
+    per_row = count[kind]
+    # one guard for the whole run: the total must stay exact in micro-units
+    _check_total(np.abs(quantity) @ np.bincount(owner, np.abs(unit_gross), len(distinct))[kind])
+    out = [np.empty(int(per_row.sum()), dtype=np.int64) for _ in range(4)]
+    at = 0
+    for a, b in _blocks(per_row):
+        k, pos = _expand(start[kind[a:b]], start[kind[a:b]] + per_row[a:b])
+        end = at + len(k)
+        out[0][at:end] = rows[a:b][k]
+        out[1][at:end] = leaf[pos]
+        q = quantity[a:b][k]
+        for o, unit in ((out[2], unit_gross), (out[3], unit_net)):
+            x = q * unit[pos]
+            x *= MICRO
+            o[at:end] = np.rint(x, out=x)
+        at = end
+    return tuple(out)
 
 
 def _segment_starts(group: np.ndarray) -> np.ndarray:
@@ -301,17 +349,152 @@ def _segment_starts(group: np.ndarray) -> np.ndarray:
     return starts[np.cumsum(new) - 1]
 
 
+def _runs(values: np.ndarray) -> np.ndarray:
+    """Start of each run of equal values (of a grouped array)."""
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else values[:0]
+
+
 def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ranges ``[lo_k, hi_k)`` laid end to end: (range number, position)."""
     n = hi - lo
     k = np.repeat(np.arange(len(n)), n)
-    pos = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + lo[k]
-    return k, pos
+    return k, np.arange(len(k)) + np.repeat(lo - (np.cumsum(n) - n), n)
 
 
-def _directed_candidates(
-    imports, exports, i_ped, lot_order, lot_day_sorted, lot_lo, lot_hi, c_ev, c_part, c_day
-):
+def _stable_order(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Stable sort order of integer codes in ``[0, n_codes)``: a radix sort when
+    they fit in 16 bits (few thousand parts), else numpy's stable sort."""
+    if n_codes <= 1 << 16:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    return np.argsort(codes, kind="stable")
+
+
+def _rounds(part: np.ndarray, directed: np.ndarray):
+    """The rounds of docs/rules/discharge.md §directed over consumptions in FIFO
+    order (``part`` grouped): ``(sel, first)`` per round — its consumptions in
+    order, and (rounds after the first) the positions in ``sel`` of the
+    directed consumption that opens each part's round."""
+    is_dir = np.zeros(len(part), dtype=bool)
+    is_dir[directed] = True
+    if not is_dir.any():
+        if len(part):
+            yield np.arange(len(part)), None
+        return
+    rnd = np.cumsum(is_dir)
+    rnd -= np.r_[0, rnd][_segment_starts(part)]  # directed consumptions so far within the part
+    n_rounds = int(rnd.max()) + 1
+    by_round = _stable_order(rnd, n_rounds)  # round, then part, then export order
+    bounds = np.searchsorted(rnd[by_round], np.arange(n_rounds + 1))
+    for r in range(n_rounds):
+        sel = by_round[bounds[r] : bounds[r + 1]]
+        if len(sel):
+            yield sel, (np.flatnonzero(is_dir[sel]) if r else None)
+
+
+_BLOCK = 1 << 20  # consumptions per block: a block's temporaries stay small and are reused
+
+
+def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive item ranges ``[a, b)`` of about :data:`_BLOCK` rows each, for
+    items of ``counts`` rows (an item with more rows is a block of its own)."""
+    size = _BLOCK
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    cuts = np.searchsorted(ends, np.arange(size, total, size), side="left") + 1
+    edges = np.unique(np.r_[0, cuts, len(counts)])
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
+class Pieces:
+    """The allocations found so far, block by block: each piece a consumption
+    (allocation order), a lot (FIFO position), micro-units and whether the
+    exit named the lot; plus where each consumption's pieces start and how
+    many there are (a consumption's pieces are contiguous)."""
+
+    def __init__(self, n_consumptions: int):
+        self.parts: list[tuple] = []
+        self.first = np.zeros(n_consumptions, dtype=np.int64)
+        self.count = np.zeros(n_consumptions, dtype=np.int64)
+        self.size = 0
+
+    def add(self, cons, lot, micro, directed) -> None:
+        run = _runs(cons)
+        self.first[cons[run]] = self.size + run
+        self.count[cons[run]] = np.diff(np.r_[run, len(cons)])
+        self.parts.append((lot, micro, directed))
+        self.size += len(cons)
+
+    def done(self):
+        """``(first, count, lot, micro, directed)`` over all blocks."""
+        none = np.zeros(0, dtype=np.int64)
+        arrays = (
+            zip(*self.parts, strict=True) if self.parts else ([none], [none], [none.astype(bool)])
+        )
+        lot, micro, directed = (np.concatenate(list(x)) for x in arrays)
+        self.parts = []
+        return self.first, self.count, lot, micro, directed
+
+
+def _discharge_block(
+    idx, c_ev, c_part, c_gross, e_day, lot_key, lot_cum, lot_lo, lot_hi, lot_day_sorted,
+    named, rem, short, not_yet, pieces,
+) -> None:  # fmt: skip
+    """FIFO for the consumptions ``idx`` (allocation order numbers, listed part
+    after part in FIFO order — whole parts): one round per directed consumption
+    of a part (docs/rules/discharge.md §directed).  Updates ``rem``, ``short``,
+    ``not_yet`` and ``pieces``."""
+    f_ev, f_part = c_ev[idx], c_part[idx]
+    f_day = e_day[f_ev]
+    reach = np.searchsorted(lot_key, (f_part << _DAY_BITS) | f_day, side="right")
+    not_yet[idx] = lot_cum[reach] == lot_cum[lot_lo[f_part]]
+    cand_cons, cand_lot = _directed_candidates(named, lot_day_sorted, f_ev, f_part, f_day)
+    del f_ev, f_day
+    f_gross = c_gross[idx]
+    taken = np.zeros(len(idx), dtype=np.int64)
+    for sel, first in _rounds(f_part, cand_cons):
+        demand = f_gross[sel]
+        directed = None
+        if first is not None:  # each part's first consumption of the round is directed
+            directed = _directed_take(sel[first], demand[first], cand_cons, cand_lot, rem)
+            taken[sel[first]] += directed[3]
+            demand[first] -= directed[3]
+        fifo_pieces = _fifo(sel, demand, f_part, reach, rem, lot_lo, lot_hi)
+        taken[sel] += fifo_pieces[3]
+        src, lot, micro, is_dir = _merge_directed(directed, fifo_pieces[:3])
+        pieces.add(idx[src], lot, micro, is_dir)
+    short[idx] = f_gross - taken
+
+
+def _named_index(imports, exports, i_ped, lot_order, lot_lo, lot_hi):
+    """What directed exits name, for :func:`_directed_candidates`: per export
+    row the named pedimento's code (-1: none or not imported) and line (0: any),
+    and the lots sorted by (part, pedimento, line).  ``None`` when no export
+    row names an imported pedimento."""
+    if "import_pedimento" not in exports.columns or not len(exports) or not len(lot_order):
+        return None
+    named = exports["import_pedimento"].astype("str").fillna("").str.strip()
+    codes, distinct = pd.factorize(named)
+    text = pd.Index(
+        [(normalize_pedimento(t) or t) if t not in ("", "nan", "None") else "" for t in distinct]
+    )
+    e_ped = i_ped[1].get_indexer(text)[codes] if len(distinct) else np.full(len(named), -1)
+    e_ped = np.where(codes < 0, -1, e_ped)
+    if not (e_ped >= 0).any():
+        return None
+    line = _opt(exports, "import_line", 0)
+    e_line = pd.to_numeric(line, errors="coerce").fillna(0).to_numpy(dtype="float64")
+    e_line = np.where(np.isfinite(e_line), e_line, 0).astype(np.int64)
+    # lots of a part sorted by (pedimento, line): search the named pedimento in them
+    lot_ped = i_ped[0][lot_order].astype(np.int64)
+    lot_line = imports["line"].to_numpy(dtype=np.int64)[lot_order]
+    lot_part = np.repeat(np.arange(len(lot_lo)), lot_hi - lot_lo)
+    n_ped = max(len(i_ped[1]), 1)
+    by_ped = np.lexsort((lot_line, lot_ped, lot_part))
+    key = lot_part[by_ped] * n_ped + lot_ped[by_ped]
+    return e_ped, e_line, by_ped, key, n_ped, lot_line
+
+
+def _directed_candidates(named, lot_day_sorted, c_ev, c_part, c_day):
     """For each directed consumption, the lots it takes from first (docs/rules/discharge.md):
     the named pedimento's lines of the consumed part (only the named line when
     ``import_line`` is given), dated on or before the exit, in line order.
@@ -320,32 +503,14 @@ def _directed_candidates(
     a consumption whose named pedimento holds no such line is not directed.
     """
     none = np.zeros(0, dtype=np.int64)
-    if "import_pedimento" not in exports.columns or not len(c_ev) or not len(lot_order):
+    if named is None:
         return none, none
-    named = exports["import_pedimento"].astype("str").fillna("").str.strip()
-    codes, distinct = pd.factorize(named)
-    text = pd.Index(
-        [(normalize_pedimento(t) or t) if t not in ("", "nan", "None") else "" for t in distinct]
-    )
-    e_ped = i_ped[1].get_indexer(text)[codes] if len(distinct) else np.full(len(named), -1)
-    e_ped = np.where(codes < 0, -1, e_ped)
-    line = _opt(exports, "import_line", 0)
-    e_line = pd.to_numeric(line, errors="coerce").fillna(0).to_numpy(dtype="float64")
-    e_line = np.where(np.isfinite(e_line), e_line, 0).astype(np.int64)
+    e_ped, e_line, by_ped, key, n_ped, lot_line = named
     cons = np.flatnonzero(e_ped[c_ev] >= 0)
     if not len(cons):
         return none, none
-    # lots of a part sorted by (pedimento, line): search the named pedimento in them
-    lot_ped = i_ped[0][lot_order].astype(np.int64)
-    lot_line = imports["line"].to_numpy(dtype=np.int64)[lot_order]
-    lot_part = np.repeat(np.arange(len(lot_lo)), lot_hi - lot_lo)
-    n_ped = max(len(i_ped[1]), 1)
-    by_ped = np.lexsort((lot_line, lot_ped, lot_part))
-    key = lot_part[by_ped] * n_ped + lot_ped[by_ped]
     want = c_part[cons].astype(np.int64) * n_ped + e_ped[c_ev[cons]]
-    lo = np.searchsorted(key, want, side="left")
-    hi = np.searchsorted(key, want, side="right")
-    k, pos = _expand(lo, hi)
+    k, pos = _expand(np.searchsorted(key, want, "left"), np.searchsorted(key, want, "right"))
     lots = by_ped[pos]
     j = cons[k]
     keep = lot_day_sorted[lots] <= c_day[j]
@@ -354,64 +519,108 @@ def _directed_candidates(
     return j[keep], lots[keep]
 
 
-def _directed_take(cons, need, cand_first, cand_lot, rem, pieces) -> np.ndarray:
+def _directed_take(cons, need, cand_cons, cand_lot, rem):
     """Each directed consumption in ``cons`` (one per part) takes, greedily in
-    line order, what its named lots still hold; ``rem`` is updated."""
-    k, pos = _expand(cand_first[cons], cand_first[cons + 1])
+    line order, what its named lots still hold; ``rem`` is updated.  Returns its
+    pieces ``(consumption, lot, micro)`` by consumption then FIFO order of lots,
+    and what each consumption took."""
+    k, pos = _expand(
+        np.searchsorted(cand_cons, cons, side="left"),
+        np.searchsorted(cand_cons, cons, side="right"),
+    )
     lots = cand_lot[pos]
     held = rem[lots]
     before = np.cumsum(held) - held  # held by the earlier named lots of the same consumption
-    before -= np.repeat(
-        before[np.searchsorted(k, np.arange(len(cons)))], np.bincount(k, minlength=len(cons))
-    )
+    run = _runs(k)  # every directed consumption has a named lot
+    before -= np.repeat(before[run], np.diff(np.r_[run, len(k)]))
     take = np.clip(need[k] - before, 0, held)
     rem[lots] -= take
-    got = take > 0
-    pieces.append((cons[k[got]], lots[got], take[got], np.ones(int(got.sum()), dtype=bool)))
-    return np.bincount(k, weights=take, minlength=len(cons)).astype(np.int64)
+    got = np.flatnonzero(take > 0)
+    got = got[np.lexsort((lots[got], k[got]))]
+    total = np.zeros(len(cons), dtype=np.int64)
+    np.add.at(total, k, take)
+    return cons[k[got]], lots[got], take[got], total
 
 
-def _fifo(sel, demand, c_part, reach, rem, lot_lo, lot_hi, pieces) -> np.ndarray:
+def _fifo(sel, demand, part, reach, rem, lot_lo, lot_hi):
     """FIFO without back-fill for the consumptions ``sel`` (by part, then export
     order) with ``demand`` micro-units each, on the lots' current balances ``rem``
-    (updated).  Per part the lots' balances lie end to end on one axis in FIFO
-    order; consumption *j* reaches the lots in the country, capacity ``C_j``,
-    and ``S_j = min(S_{j-1} + a_j, C_j)`` has the closed form
-    ``S_j = A_j − max(0, max_{k≤j}(A_k − C_k))`` (a running maximum)."""
-    parts, first, count = np.unique(c_part[sel], return_index=True, return_counts=True)
-    k_of = np.repeat(np.arange(len(parts)), count)
+    (updated).
+
+    The round's parts lie one after another on one axis, each part's lots end
+    to end in FIFO order.  Consumption *j* of a part reaches its lots in the
+    country, capacity ``C_j``, and ``S_j = min(S_{j-1} + a_j, C_j)`` has the
+    closed form ``S_j = A_j − max(0, max_{k≤j}(A_k − C_k))``: a running maximum
+    within the part, done for all parts at once by lifting each part's values
+    above the previous parts'.  Returns the pieces ``(consumption, lot, micro)``
+    in consumption then lot order, and what each consumption took."""
+    p_sel = part[sel]
+    first = _runs(p_sel)
+    parts = p_sel[first]
+    del p_sel
+    count = np.diff(np.r_[first, len(sel)])
+    lots = _expand(lot_lo[parts], lot_hi[parts])[1]
     n_lots = lot_hi[parts] - lot_lo[parts]
-    base = np.cumsum(n_lots) - n_lots  # first local position of each part's lots
-    lk, lots = _expand(lot_lo[parts], lot_hi[parts])
-    cum = np.r_[0, np.cumsum(rem[lots])]
+    base = np.cumsum(n_lots) - n_lots  # where each part's lots start on the axis
+    cum = np.r_[0, np.cumsum(rem[lots])]  # lot i of the round holds [cum[i], cum[i+1])
     part_start = cum[base]
-    start = part_start[k_of]
-    capacity = cum[base[k_of] + reach[sel] - lot_lo[parts][k_of]] - start
+    in_country = cum[reach[sel] + np.repeat(base - lot_lo[parts], count)]  # C_j on the axis
+
     demand_cum = np.cumsum(demand)
-    demand_cum -= np.r_[0, demand_cum][first][k_of]  # A_j within the part
-    deficit = pd.Series(demand_cum - capacity).groupby(k_of).cummax().to_numpy()
-    taken_cum = demand_cum - np.maximum(deficit, 0)  # S_j
-    taken_prev = np.r_[0, taken_cum[:-1]]
-    taken_prev[first] = 0
-    taken = taken_cum - taken_prev
+    end = demand_cum + np.repeat(part_start - np.r_[0, demand_cum][first], count)  # A_j on the axis
+    del demand_cum
+    short = end - in_country  # A_j − C_j
+    del in_country
+    np.maximum(short, 0, out=short)
+    lift = np.cumsum(np.maximum.reduceat(short, first) + 1) if len(first) else first
+    lift = np.repeat(np.r_[0, lift[:-1]], count)
+    short += lift
+    np.maximum.accumulate(short, out=short)
+    short -= lift
+    del lift
+    end -= short  # S_j on the axis: where consumption j's take ends
+    del short
+    begin = np.empty_like(end)
+    begin[1:] = end[:-1]
+    begin[first] = part_start
+    taken = end - begin
+    part_end = end[np.r_[first[1:], len(sel)] - 1]  # where each part's takes end
 
-    has = taken > 0
-    a_start = (taken_prev + start)[has]
-    a_end = (taken_cum + start)[has]
-    lo = np.searchsorted(cum, a_start, side="right") - 1
-    hi = np.searchsorted(cum, a_end, side="left")
-    k, pos = _expand(lo, hi)
-    micro = np.minimum(a_end[k], cum[pos + 1]) - np.maximum(a_start[k], cum[pos])
+    has = np.flatnonzero(taken > 0)
+    begin, end = begin[has], end[has]
+    lo = np.searchsorted(cum, begin, side="right") - 1
+    hi = np.searchsorted(cum, end, side="left")
+    if len(hi) and int((hi - lo).max()) == 1:  # each consumption within one lot
+        k, pos = np.arange(len(lo)), lo
+    else:
+        k, pos = _expand(lo, hi)
+    del lo, hi
+    micro = np.minimum(end[k], cum[pos + 1]) - np.maximum(begin[k], cum[pos])
     got = micro > 0  # a lot emptied by a directed exit is an empty interval: skipped
-    src = sel[np.flatnonzero(has)[k[got]]]
-    pieces.append((src, lots[pos[got]], micro[got], np.zeros(int(got.sum()), dtype=bool)))
+    pieces = (sel[has[k[got]]], lots[pos[got]], micro[got])
 
-    # the part's total take covers its lots' balances from the front
-    total = np.zeros(len(parts), dtype=np.int64)
-    total[k_of[np.r_[first[1:] - 1, len(sel) - 1]]] = taken_cum[np.r_[first[1:] - 1, len(sel) - 1]]
+    # each part's total take covers its lots' balances from the front
     held = rem[lots]
-    rem[lots] = held - np.clip(total[lk] + part_start[lk] - cum[:-1], 0, held)
-    return taken
+    rem[lots] = held - np.clip(np.repeat(part_end, n_lots) - cum[:-1], 0, held)
+    return (*pieces, taken)
+
+
+def _merge_directed(directed, fifo):
+    """One round's pieces: each consumption's directed pieces just before its
+    FIFO pieces (both lists are by consumption); plus the ``directed`` flags."""
+    f_src, f_lot, f_qty = fifo
+    if directed is None or not len(directed[0]):
+        return f_src, f_lot, f_qty, np.zeros(len(f_src), dtype=bool)
+    at = np.searchsorted(f_src, directed[0], side="left") + np.arange(len(directed[0]))
+    is_dir = np.zeros(len(f_src) + len(at), dtype=bool)
+    is_dir[at] = True
+    merged = []
+    for d, f in zip(directed[:3], fifo, strict=True):
+        m = np.empty(len(is_dir), dtype=f.dtype)
+        m[at] = d
+        m[~is_dir] = f
+        merged.append(m)
+    return (*merged, is_dir)
 
 
 # --------------------------------------------------------------------------- engine
@@ -477,71 +686,44 @@ def discharge(
     lot_key = (lot_part[lot_order] << _DAY_BITS) | lot_day[lot_order]
     lot_cum = np.r_[0, np.cumsum(lot_qty)]  # lot i occupies [lot_cum[i], lot_cum[i+1])
 
-    # ---- consumptions, per part in (export date, pedimento, line) order
+    # ---- consumptions in allocation order: exports by (date, pedimento, line), then part name
+    n_parts = len(part_codes)
+    part_rank = np.empty(n_parts, dtype=np.int64)
+    part_rank[np.argsort(part_codes.to_numpy(dtype=str), kind="stable")] = np.arange(n_parts)
     e_day = _days(exports["date"])
     e_ped, e_ped_text = pd.factorize(exports["pedimento"].astype(str), sort=True)
-    e_rank = np.empty(len(exports), dtype=np.int64)
-    e_rank[np.lexsort((exports["line"].to_numpy(dtype=np.int64), e_ped, e_day))] = np.arange(
-        len(exports)
-    )
-    c_ev, c_part, c_gross, c_net = explode(exports, bom, part_codes)
-    order = np.argsort(c_part * max(len(exports), 1) + e_rank[c_ev], kind="stable")
-    c_ev, c_part, c_gross, c_net = c_ev[order], c_part[order], c_gross[order], c_net[order]
-    c_day = e_day[c_ev]
+    e_order = np.lexsort((exports["line"].to_numpy(dtype=np.int64), e_ped, e_day))
+    cons = explode(exports, bom, part_codes, rows=e_order, part_rank=part_rank)
+    c_ev, c_part, c_gross = cons[0], cons[1], cons[2]
+    # FIFO order: part after part, each in that same order (a stable sort by part)
+    fifo = _stable_order(c_part, n_parts)
 
     # ---- lots of each part: sorted positions [lot_lo[p], lot_hi[p])
-    n_parts = len(part_codes)
     bounds = np.searchsorted(lot_key, np.arange(n_parts + 1, dtype=np.int64) << _DAY_BITS)
     lot_lo, lot_hi = bounds[:-1], bounds[1:]
-    reach = np.searchsorted(lot_key, (c_part << _DAY_BITS) | c_day, side="right")
-    capacity = lot_cum[reach] - lot_cum[lot_lo[c_part]]  # lots of this part already in the country
+    named = _named_index(imports, exports, (i_ped, i_ped_text), lot_order, lot_lo, lot_hi)
 
-    # ---- directed consumptions (docs/rules/discharge.md §directed): their named lots
-    cand_cons, cand_lot = _directed_candidates(
-        imports, exports, (i_ped, i_ped_text), lot_order, lot_day[lot_order], lot_lo, lot_hi,
-        c_ev, c_part, c_day,
-    )  # fmt: skip
-    is_dir = np.zeros(len(c_ev), dtype=bool)
-    is_dir[cand_cons] = True
-
-    # ---- FIFO without back-fill, one round per directed consumption of a part
+    # ---- FIFO, a block of parts at a time (docs/rules/discharge.md §how)
     rem = lot_qty.copy()  # what each lot still holds
-    taken = np.zeros(len(c_ev), dtype=np.int64)
-    pieces = []
-    seg = _segment_starts(c_part)
-    rnd = np.cumsum(is_dir)
-    rnd = rnd - np.r_[0, rnd][seg]  # directed consumptions so far within the part (inclusive)
-    by_round = np.argsort(rnd, kind="stable")  # round, then part, then export order
-    round_bounds = np.searchsorted(rnd[by_round], np.arange(int(rnd.max(initial=0)) + 2))
-    cand_first = np.searchsorted(cand_cons, np.arange(len(c_ev) + 1))
-    for r in range(len(round_bounds) - 1):
-        sel = by_round[round_bounds[r] : round_bounds[r + 1]]
-        if not len(sel):
-            continue
-        demand = c_gross[sel].copy()
-        if r:  # the first consumption of each part's segment is directed: named lots first
-            first = np.flatnonzero(is_dir[sel])
-            d_take = _directed_take(sel[first], demand[first], cand_first, cand_lot, rem, pieces)
-            taken[sel[first]] += d_take
-            demand[first] -= d_take
-        taken[sel] += _fifo(sel, demand, c_part, reach, rem, lot_lo, lot_hi, pieces)
-    short = c_gross - taken
+    short = np.zeros(len(fifo), dtype=np.int64)
+    not_yet = np.zeros(len(fifo), dtype=bool)  # no lot of the part in the country yet
+    pieces = Pieces(len(fifo))
+    per_part = np.bincount(c_part, minlength=n_parts)
+    part_end = np.cumsum(per_part)
+    for pa, pb in _blocks(per_part):
+        idx = fifo[part_end[pa] - per_part[pa] : part_end[pb - 1]]
+        if len(idx):
+            _discharge_block(
+                idx, c_ev, c_part, c_gross, e_day, lot_key, lot_cum, lot_lo, lot_hi,
+                lot_day[lot_order], named, rem, short, not_yet, pieces,
+            )  # fmt: skip
+    del fifo
     disc_sorted = lot_qty - rem
 
-    if pieces:
-        src, lot_pos, alloc_micro, directed = (np.concatenate(x) for x in zip(*pieces, strict=True))
-    else:
-        src = lot_pos = alloc_micro = np.zeros(0, dtype=np.int64)
-        directed = np.zeros(0, dtype=bool)
     reference = as_of_ts if as_of_ts is not None else latest
     deadline = deadlines(imports["date"], imports["material_type"], rule=deadline_rule, oea=oea)
     deadline = deadline.to_numpy(dtype="datetime64[ns]")
     balances = _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference)
-
-    # allocations in export order, then component name, then FIFO order of lots
-    part_rank = np.argsort(np.argsort(part_codes.to_numpy(dtype=str), kind="stable"))
-    a_part = c_part[src]
-    a_order = np.lexsort((lot_pos, ~directed, part_rank[a_part], e_rank[c_ev[src]]))
     allocations = _allocations_frame(
         imports,
         exports,
@@ -549,20 +731,16 @@ def discharge(
         (e_ped, e_ped_text),
         part_codes,
         deadline,
-        ev=c_ev[src][a_order],
-        part=a_part[a_order],
-        imp_row=lot_order[lot_pos[a_order]],
-        alloc_micro=alloc_micro[a_order],
-        gross=c_gross[src][a_order],
-        net=c_net[src][a_order],
-        directed=directed[a_order],
+        cons,
+        pieces.done(),
+        lot_order,
+        lot_qty,
     )
-    imported = np.zeros(len(part_codes), dtype=bool)
+    imported = np.zeros(n_parts, dtype=bool)
     imported[lot_part] = True
-    s_idx = np.flatnonzero(short > 0)
-    s_idx = s_idx[np.lexsort((part_rank[c_part[s_idx]], e_rank[c_ev[s_idx]]))]
+    s_idx = np.flatnonzero(short > 0)  # already in export order, then part name
     reason = pd.Categorical.from_codes(
-        np.where(~imported[c_part[s_idx]], 0, np.where(capacity[s_idx] == 0, 1, 2)),
+        np.where(~imported[c_part[s_idx]], 0, np.where(not_yet[s_idx], 1, 2)),
         categories=[SHORTFALL_NEVER_IMPORTED, SHORTFALL_NOT_YET, SHORTFALL_EXHAUSTED],
     )
     shortfalls = _shortfalls_frame(
@@ -595,19 +773,34 @@ def _coded(values: pd.Series, rows: np.ndarray, codes=None) -> pd.Categorical:
     """``values[rows]`` as a categorical: many rows, few distinct texts, cheap to build."""
     if codes is None:
         codes = pd.factorize(values.astype(str), sort=True)
-    return pd.Categorical.from_codes(codes[0][rows], categories=pd.Index(codes[1], dtype=object))
+    return pd.Categorical.from_codes(
+        codes[0][rows], categories=pd.Index(codes[1], dtype=object), validate=False
+    )
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A frame over the given arrays, without copying them into blocks."""
+    return pd.DataFrame(columns, copy=False)
+
+
+_BALANCE_INPUTS = [
+    "pedimento", "line", "date", "part_number", "clave", "material_type", "value_mxn",
+    "value_usd", "origin", "fraccion", "description", "uom", "igi_rate", "prosec_rate",
+    "usmca_originating",
+]  # fmt: skip
 
 
 def _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference) -> pd.DataFrame:
     """One row per import line, in FIFO order (date, pedimento, line)."""
-    imp = imports.iloc[lot_order].reset_index(drop=True)
+    imp = imports[[c for c in _BALANCE_INPUTS if c in imports.columns]].take(lot_order)
+    imp = imp.reset_index(drop=True)
     open_micro = lot_qty - disc_sorted
     share = open_micro / lot_qty
     value_mxn = imp["value_mxn"].to_numpy(dtype="float64")
     value_usd = imp["value_usd"].to_numpy(dtype="float64")
     dl = pd.Series(deadline[lot_order])
     is_open = open_micro > 0
-    return pd.DataFrame(
+    return _frame(
         {
             "import_pedimento": imp["pedimento"].astype(str),
             "import_line": imp["line"].astype(np.int64),
@@ -637,66 +830,133 @@ def _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, referenc
     )
 
 
+def _codes_dtype(n_categories: int):
+    """The integer type pandas keeps a categorical's codes in."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 def _allocations_frame(
-    imports,
-    exports,
-    i_ped,
-    e_ped,
-    part_codes,
-    deadline,
-    *,
-    ev,
-    part,
-    imp_row,
-    alloc_micro,
-    gross,
-    net,
-    directed,
+    imports, exports, i_ped, e_ped, part_codes, deadline, cons, pieces, lot_order, lot_qty
 ) -> pd.DataFrame:
-    qty_micro = _micro(imports["quantity"].to_numpy(dtype="float64"))[imp_row]
-    share = alloc_micro / qty_micro
-    net_micro = np.rint(alloc_micro * np.divide(net, gross, out=np.ones(len(net)), where=gross > 0))
-    net_micro = net_micro.astype(np.int64)
-    dl = deadline[imp_row]
-    export_date = pd.to_datetime(exports["date"]).to_numpy(dtype="datetime64[ns]")[ev]
+    """One row per piece, consumption after consumption (allocation order),
+    each consumption's pieces as the engine left them (named lots first, then
+    FIFO order).  The columns are allocated once at their final size and
+    filled a block at a time, so the temporaries stay small."""
+    c_ev, c_part, c_gross, c_net = cons
+    first, count, p_lot, p_micro, p_directed = pieces
+    n = len(p_lot)
     parts = (np.arange(len(part_codes)), part_codes.to_numpy(dtype=object))
-    return pd.DataFrame(
+    e_part = part_codes.get_indexer(exports["part_number"].astype(str))
+    by_export = {  # codes per export row → categorical columns
+        "export_pedimento": (e_ped[0], e_ped[1]),
+        "export_part": (e_part, parts[1]),
+        "destination": pd.factorize(_opt(exports, "destination", "").astype(str), sort=True),
+        "export_clave": pd.factorize(_opt(exports, "clave", "").astype(str), sort=True),
+    }
+    by_lot = {  # codes per import row
+        "import_pedimento": (i_ped[0], i_ped[1]),
+        "material_type": pd.factorize(imports["material_type"].astype(str), sort=True),
+        "origin": pd.factorize(_opt(imports, "origin", "").astype(str), sort=True),
+    }
+    codes = {
+        name: np.empty(n, dtype=_codes_dtype(len(cats)))
+        for name, (_, cats) in (*by_export.items(), *by_lot.items(), ("part_number", parts))
+    }
+    col = {
+        name: np.empty(n, dtype=dtype)
+        for name, dtype in (
+            ("export_line", np.int64), ("export_date", "datetime64[ns]"),
+            ("import_line", np.int64), ("import_date", "datetime64[ns]"),
+            ("quantity", np.float64), ("net_quantity", np.float64),
+            ("scrap_quantity", np.float64), ("late", bool), ("deadline", "datetime64[ns]"),
+            ("directed", bool),
+            ("value_mxn", np.float64), ("value_usd", np.float64),
+        )
+    }  # fmt: skip
+    e_line = exports["line"].to_numpy(dtype=np.int64)
+    e_date = exports["date"].to_numpy(dtype="datetime64[ns]")
+    i_line = imports["line"].to_numpy(dtype=np.int64)
+    i_date = imports["date"].to_numpy(dtype="datetime64[ns]")
+    i_value = {
+        "value_mxn": imports["value_mxn"].to_numpy(dtype="float64"),
+        "value_usd": imports["value_usd"].to_numpy(dtype="float64"),
+    }
+    at = 0
+    for a, b in _blocks(count):
+        k, piece = _expand(first[a:b], first[a:b] + count[a:b])
+        end = at + len(k)
+        out = slice(at, end)
+        c = a + k
+        ev = c_ev[c]
+        lot = p_lot[piece]
+        imp_row = lot_order[lot]
+        micro = p_micro[piece]
+        for name, (per_row, _) in by_export.items():
+            codes[name][out] = per_row[ev]
+        for name, (per_row, _) in by_lot.items():
+            codes[name][out] = per_row[imp_row]
+        codes["part_number"][out] = c_part[c]
+        col["directed"][out] = p_directed[piece]
+        col["export_line"][out] = e_line[ev]
+        col["export_date"][out] = e_date[ev]
+        col["import_line"][out] = i_line[imp_row]
+        col["import_date"][out] = i_date[imp_row]
+        gross, net = c_gross[c], c_net[c]
+        net_micro = np.rint(micro * np.divide(net, gross, out=np.ones(len(net)), where=gross > 0))
+        net_micro = net_micro.astype(np.int64)
+        col["quantity"][out] = micro / MICRO
+        col["net_quantity"][out] = net_micro / MICRO
+        col["scrap_quantity"][out] = (micro - net_micro) / MICRO
+        dl = deadline[imp_row]
+        col["deadline"][out] = dl
+        col["late"][out] = ~np.isnat(dl) & (e_date[ev] > dl)
+        share = micro / lot_qty[lot]
+        for name, value in i_value.items():
+            col[name][out] = value[imp_row] * share
+        at = end
+    cats = {name: cats for name, (_, cats) in (*by_export.items(), *by_lot.items())}
+    cats["part_number"] = parts[1]
+
+    def categorical(name):
+        categories = pd.Index(cats[name], dtype=object)
+        return pd.Categorical.from_codes(codes.pop(name), categories=categories, validate=False)
+
+    return _frame(
         {
-            "export_pedimento": _coded(None, ev, e_ped),
-            "export_line": exports["line"].to_numpy(dtype=np.int64)[ev],
-            "export_date": export_date,
-            "export_part": _coded(
-                None, part_codes.get_indexer(exports["part_number"].astype(str))[ev], parts
-            ),
-            "part_number": _coded(None, part, parts),
-            "import_pedimento": _coded(None, imp_row, i_ped),
-            "import_line": imports["line"].to_numpy(dtype=np.int64)[imp_row],
-            "import_date": pd.to_datetime(imports["date"]).to_numpy(dtype="datetime64[ns]")[
-                imp_row
-            ],
-            "quantity": alloc_micro / MICRO,
-            "directed": directed,
-            "net_quantity": net_micro / MICRO,
-            "scrap_quantity": (alloc_micro - net_micro) / MICRO,
-            "late": ~np.isnat(dl) & (export_date > dl),
-            "deadline": dl,
-            "value_mxn": imports["value_mxn"].to_numpy(dtype="float64")[imp_row] * share,
-            "value_usd": imports["value_usd"].to_numpy(dtype="float64")[imp_row] * share,
-            "material_type": _coded(imports["material_type"], imp_row),
-            "origin": _coded(_opt(imports, "origin", ""), imp_row),
-            "destination": _coded(_opt(exports, "destination", ""), ev),
-            "export_clave": _coded(_opt(exports, "clave", ""), ev),
+            "export_pedimento": categorical("export_pedimento"),
+            "export_line": col["export_line"],
+            "export_date": col["export_date"],
+            "export_part": categorical("export_part"),
+            "part_number": categorical("part_number"),
+            "import_pedimento": categorical("import_pedimento"),
+            "import_line": col["import_line"],
+            "import_date": col["import_date"],
+            "quantity": col["quantity"],
+            "directed": col["directed"],
+            "net_quantity": col["net_quantity"],
+            "scrap_quantity": col["scrap_quantity"],
+            "late": col["late"],
+            "deadline": col["deadline"],
+            "value_mxn": col["value_mxn"],
+            "value_usd": col["value_usd"],
+            "material_type": categorical("material_type"),
+            "origin": categorical("origin"),
+            "destination": categorical("destination"),
+            "export_clave": categorical("export_clave"),
         }
     )
 
 
 def _shortfalls_frame(exports, e_ped, part_codes, ev, part, short, reason) -> pd.DataFrame:
     parts = (np.arange(len(part_codes)), part_codes.to_numpy(dtype=object))
-    return pd.DataFrame(
+    return _frame(
         {
             "export_pedimento": _coded(None, ev, e_ped),
             "export_line": exports["line"].to_numpy(dtype=np.int64)[ev],
-            "export_date": pd.to_datetime(exports["date"]).to_numpy(dtype="datetime64[ns]")[ev],
+            "export_date": exports["date"].to_numpy(dtype="datetime64[ns]")[ev],
             "export_part": _coded(exports["part_number"], ev),
             "part_number": _coded(None, part, parts),
             "quantity": short / MICRO,

@@ -3,6 +3,7 @@ of §3, and the fast engine held equal to the slow reference on random ledgers."
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, timedelta
 
 import numpy as np
@@ -479,6 +480,24 @@ def test_fast_engine_equals_reference(case):
         assert got_s[k] == pytest.approx(want_s[k], abs=1e-4)
 
     _check_invariants(fast, i)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledgers(), st.integers(1, 4))
+def test_blocks_do_not_change_the_result(case, block):
+    """The engine works a block of parts (and of allocation rows) at a time
+    (docs/rules/discharge.md §how it is computed); tiny blocks give the same frames."""
+    engine = importlib.import_module("immex_nb.discharge")  # the package exports the function
+    i, e, b, as_of = _frames(case)
+    whole = discharge(i, e, b, as_of=as_of)
+    saved = engine._BLOCK
+    engine._BLOCK = block
+    try:
+        blocked = discharge(i, e, b, as_of=as_of)
+    finally:
+        engine._BLOCK = saved
+    for name in ("allocations", "balances", "shortfalls"):
+        pd.testing.assert_frame_equal(getattr(blocked, name), getattr(whole, name))
 
 
 def _check_invariants(result, imports):
