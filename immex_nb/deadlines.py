@@ -42,7 +42,10 @@ def limit_months(material_type: pd.Series, *, oea: bool = False) -> pd.Series:
     months = {k: (np.nan if v is None else float(v)) for k, v in DEADLINE_MONTHS.items()}
     if oea:
         months.update(MP=float(OEA_MONTHS), EE=float(OEA_MONTHS))
-    return material_type.map(months).astype("float64")
+    codes, distinct = pd.factorize(pd.Series(material_type))  # a few types, many rows
+    per_type = pd.Series(distinct, dtype=object).map(months).to_numpy(dtype="float64")
+    per_row = np.where(codes >= 0, per_type[codes] if len(per_type) else np.nan, np.nan)
+    return pd.Series(per_row, index=getattr(material_type, "index", None), dtype="float64")
 
 
 def deadlines(

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from immex_nb.claves import Claves, default_claves
 from immex_nb.dates import as_timestamp
@@ -168,6 +170,17 @@ def _micro(x: np.ndarray, what: str = "quantity") -> np.ndarray:
     return np.rint(x * MICRO).astype(np.int64)
 
 
+def _lookup(table: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position in ``table`` of each of ``values`` as text (-1 where absent):
+    one Arrow hash lookup, without turning either side into Python objects."""
+    as_text = pa.large_string()
+    found = pc.index_in(
+        pa.array(pd.Series(values).astype(str), type=as_text),
+        value_set=pa.array(table.to_numpy(dtype=object), type=as_text),
+    )
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _check_total(total: float, what: str = "exploded consumption") -> None:
     if not np.isfinite(total) or total > _MAX_TOTAL:
         raise ImmexError(
@@ -233,7 +246,7 @@ def _bom_arrays(bom: pd.DataFrame | None, part_codes: pd.Index):
     if bom is None or not len(bom):
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0), np.empty(0), empty, empty
-    parent = part_codes.get_indexer(bom["parent"].astype(str))
+    parent = _lookup(part_codes, bom["parent"])
     order = np.argsort(parent, kind="stable")
     valid_from = _days(bom["valid_from"])[order]
     valid_from[valid_from < 0] = np.iinfo(np.int64).min
@@ -241,7 +254,7 @@ def _bom_arrays(bom: pd.DataFrame | None, part_codes: pd.Index):
     valid_to[valid_to < 0] = np.iinfo(np.int64).max
     return (
         parent[order].astype(np.int64),
-        part_codes.get_indexer(bom["component"].astype(str))[order].astype(np.int64),
+        _lookup(part_codes, bom["component"])[order],
         bom["qty_per"].to_numpy(dtype="float64")[order],
         bom["scrap_rate"].fillna(0.0).to_numpy(dtype="float64")[order],
         valid_from,
@@ -307,7 +320,7 @@ def explode(
     n_parts = len(part_codes)
     rows = np.arange(len(exports), dtype=np.int64) if rows is None else np.asarray(rows)
     rank = np.arange(n_parts, dtype=np.int64) if part_rank is None else np.asarray(part_rank)
-    part = part_codes.get_indexer(exports["part_number"].astype(str))[rows].astype(np.int64)
+    part = _lookup(part_codes, exports["part_number"])[rows]
     day = _days(exports["date"])[rows]
     quantity = exports["quantity"].to_numpy(dtype="float64")[rows]
     tables = _bom_arrays(bom, part_codes)
@@ -678,7 +691,7 @@ def discharge(
             ).astype(str)
         )
     )
-    lot_part = part_codes.get_indexer(imports["part_number"].astype(str)).astype(np.int64)
+    lot_part = _lookup(part_codes, imports["part_number"])
     lot_day = _days(imports["date"])
     i_ped, i_ped_text = pd.factorize(imports["pedimento"].astype(str), sort=True)
     lot_order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, lot_day, lot_part))
@@ -710,8 +723,8 @@ def discharge(
     pieces = Pieces(len(fifo))
     per_part = np.bincount(c_part, minlength=n_parts)
     part_end = np.cumsum(per_part)
-    for pa, pb in _blocks(per_part):
-        idx = fifo[part_end[pa] - per_part[pa] : part_end[pb - 1]]
+    for first_part, end_part in _blocks(per_part):
+        idx = fifo[part_end[first_part] - per_part[first_part] : part_end[end_part - 1]]
         if len(idx):
             _discharge_block(
                 idx, c_ev, c_part, c_gross, e_day, lot_key, lot_cum, lot_lo, lot_hi,
@@ -849,7 +862,7 @@ def _allocations_frame(
     first, count, p_lot, p_micro, p_directed = pieces
     n = len(p_lot)
     parts = (np.arange(len(part_codes)), part_codes.to_numpy(dtype=object))
-    e_part = part_codes.get_indexer(exports["part_number"].astype(str))
+    e_part = _lookup(part_codes, exports["part_number"])
     by_export = {  # codes per export row → categorical columns
         "export_pedimento": (e_ped[0], e_ped[1]),
         "export_part": (e_part, parts[1]),
