@@ -27,9 +27,10 @@ test: install
 	$(BIN)/ruff check immex_nb tests bench
 	$(BIN)/pytest -n 2 -q
 
-## speed of load and discharge on a big synthetic client (figures, not pass/fail)
+## speed of load, discharge and exposure on big synthetic clients (figures, not pass/fail)
 bench: install
 	$(BIN)/python bench/bench_discharge.py
+	$(BIN)/python bench/bench_exposure.py
 	$(BIN)/python bench/bench_annex.py
 	$(BIN)/python bench/bench_report.py
 	$(BIN)/python bench/bench_datastage.py

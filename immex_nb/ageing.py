@@ -64,12 +64,12 @@ def bucket(days) -> pd.Series:
     """Ageing bucket for days to deadline (``<NA>`` = no limit), ordered categorical."""
     days = pd.Series(days)
     v = pd.to_numeric(days, errors="coerce").astype("float64").to_numpy()
-    labels = np.select(
+    codes = np.select(  # positions in BUCKETS, no label written per row
         [np.isnan(v), v < 0, v <= BUCKET_EDGES[0], v <= BUCKET_EDGES[1], v <= BUCKET_EDGES[2]],
-        [NO_LIMIT, BUCKET_EXPIRED, BUCKETS[1], BUCKETS[2], BUCKETS[3]],
-        default=BUCKETS[4],
+        [BUCKETS.index(NO_LIMIT), 0, 1, 2, 3],
+        default=4,
     )
-    return pd.Series(pd.Categorical(labels, dtype=BUCKET_DTYPE), index=days.index)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=BUCKET_DTYPE), index=days.index)
 
 
 def bucket_label(value: object, lang: str) -> str:

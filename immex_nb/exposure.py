@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 
 from immex_nb.ageing import bucket, days_to_deadline
-from immex_nb.dates import as_timestamp, month_labels, months_or_fraction
+from immex_nb.dates import as_timestamp, months_or_fraction
 from immex_nb.errors import ImmexError
-from immex_nb.rates import Rates, resolve
+from immex_nb.rates import Rates, month_index, resolve
 
 #: docs/rules/exposure.md columns, in this order, then the extras below
 CONTRACT_COLUMNS = [
@@ -107,6 +107,7 @@ REQUIRED = [
     "deadline",
 ]
 IN_TIME, EXPIRED = "in_time", "expired"
+_STR_DTYPE = pd.Series([""], dtype="str").dtype  # pandas' text columns
 MAX_SURCHARGE_MONTHS = 60  # CFF art. 21: at most five years
 
 
@@ -124,18 +125,14 @@ def surcharge_rate_sum(
     beyond the rate table).
     """
     r = resolve(rates)
-    d = pd.DatetimeIndex(
-        pd.to_datetime(start_dates if hasattr(start_dates, "dtype") else list(start_dates))
-    )
+    start = month_index(start_dates)
+    start = np.where(start < 0, 0, start)  # no date: month 0 (it has no months anyway)
     months = np.asarray(months, dtype=np.int64)
-    if len(d) == 0:
+    if len(start) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    y = np.nan_to_num(np.asarray(d.year, dtype="float64")).astype(np.int64)
-    mo = np.nan_to_num(np.asarray(d.month, dtype="float64"), nan=1).astype(np.int64)
-    start = y * 12 + mo - 1
     end = start + np.maximum(months, 0)  # exclusive
-    total = np.zeros(len(d))
-    estimated = np.zeros(len(d), dtype=bool)
+    total = np.zeros(len(start))
+    estimated = np.zeros(len(start), dtype=bool)
     used = months > 0
     if not used.any():
         return total, estimated
@@ -187,11 +184,12 @@ def exposure(
     as_of = as_timestamp(as_of)
     fine_rate = _check_fine_rate(fine_rate)
     r = resolve(rates)
-    b = _open_lines(balances, as_of, include_later_imports)
-    line = _line_values(b, as_of, use_prosec)
+    keys = _open_lines(balances, as_of, include_later_imports)
+    rows = keys["row"].to_numpy()
+    line = _line_values(balances, rows, as_of, use_prosec)
     tax = _taxes(line, r, as_of)
     upd = _update_and_surcharges(line, tax, r, as_of, fine_rate, max_surcharge_months)
-    return _exposure_frame(b, line, tax, upd, r, as_of, fine_rate)
+    return _exposure_frame(balances, keys, line, tax, upd, r, as_of, fine_rate)
 
 
 def _check_fine_rate(fine_rate) -> float:
@@ -202,31 +200,65 @@ def _check_fine_rate(fine_rate) -> float:
 
 
 def _open_lines(balances: pd.DataFrame, as_of, include_later_imports: bool) -> pd.DataFrame:
-    """Stage 1: the lines still open, in ``(import_pedimento, import_line)`` order."""
-    open_qty = pd.to_numeric(balances["open"], errors="coerce").astype("float64")
-    b = balances.loc[np.round(open_qty.fillna(0.0), 6) > 0]
+    """Stage 1: the lines still open, in ``(import_pedimento, import_line)``
+    order: their keys, and in ``row`` their positions in ``balances``.  Only
+    these rows are gathered and valued by the next stages; closed lines are
+    never touched again."""
+    open_qty = pd.to_numeric(balances["open"], errors="coerce").astype("float64").to_numpy()
+    rows = np.flatnonzero(np.round(open_qty, 6) > 0)  # NaN → not open
     if not include_later_imports:
-        b = b.loc[pd.to_datetime(b["import_date"]) <= as_of]
-    return b.sort_values(["import_pedimento", "import_line"], kind="stable").reset_index(drop=True)
+        entered = pd.to_datetime(balances["import_date"].take(rows)) <= as_of
+        rows = rows[entered.to_numpy(dtype=bool)]
+    keys = pd.DataFrame(
+        {
+            "import_pedimento": balances["import_pedimento"].take(rows).array,
+            "import_line": balances["import_line"].take(rows).array,
+            "row": rows,
+        }
+    )
+    keys = keys.sort_values(["import_pedimento", "import_line"], kind="stable")
+    return keys.reset_index(drop=True)
 
 
-def _column(b: pd.DataFrame, name: str, default=np.nan) -> pd.Series:
-    return b[name] if name in b.columns else pd.Series(default, index=b.index)
+def _column(b: pd.DataFrame, name: str, rows: np.ndarray, default=np.nan) -> pd.Series:
+    """Column ``name`` at ``rows`` (a fresh 0…n−1 index), ``default`` where absent."""
+    if name not in b.columns:
+        return pd.Series(default, index=pd.RangeIndex(len(rows)))
+    return b[name].take(rows).reset_index(drop=True)
 
 
-def _line_values(b: pd.DataFrame, as_of, use_prosec: bool) -> dict:
+def _floats(b: pd.DataFrame, name: str, rows: np.ndarray, default=np.nan) -> np.ndarray:
+    """A numeric column at ``rows`` as float64 (text that is not a number → NaN)."""
+    if name in b.columns and b[name].dtype == np.float64:
+        return b[name].to_numpy()[rows]
+    return (
+        pd.to_numeric(_column(b, name, rows, default), errors="coerce").astype("float64").to_numpy()
+    )
+
+
+def _dates(b: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+    """A date column at ``rows`` as ``datetime64[ns]`` (converted once, here)."""
+    col = b[name]
+    if col.dtype == "datetime64[ns]":
+        return col.to_numpy()[rows]
+    return pd.to_datetime(col.take(rows)).astype("datetime64[ns]").to_numpy()
+
+
+def _line_values(b: pd.DataFrame, rows: np.ndarray, as_of, use_prosec: bool) -> dict:
     """Stage 2: per line, the open value, status and the IGI rate that applies."""
-    qty = b["quantity"].astype("float64").to_numpy()
-    opn = b["open"].astype("float64").to_numpy()
-    value_mxn = b["value_mxn"].astype("float64").to_numpy()
-    value_usd = pd.to_numeric(_column(b, "value_usd"), errors="coerce").astype("float64")
+    qty, opn, value_mxn = (
+        b[c].to_numpy()[rows]
+        if b[c].dtype == np.float64
+        else b[c].take(rows).astype("float64").to_numpy()
+        for c in ("quantity", "open", "value_mxn")
+    )
+    value_usd = _floats(b, "value_usd", rows)
     share = np.divide(opn, qty, out=np.zeros_like(opn), where=qty > 0)
-    deadline = pd.to_datetime(b["deadline"]).astype("datetime64[ns]")
-    expired = (deadline.notna() & (deadline < as_of)).to_numpy()
-    igi_rate = pd.to_numeric(_column(b, "igi_rate", 0.0), errors="coerce").astype("float64")
-    igi_rate = igi_rate.fillna(0.0).to_numpy()
-    prosec_rate = pd.to_numeric(_column(b, "prosec_rate"), errors="coerce").astype("float64")
-    prosec_rate = prosec_rate.to_numpy()
+    deadline = _dates(b, "deadline", rows)
+    expired = ~np.isnat(deadline) & (deadline < as_of.to_datetime64())
+    igi_rate = _floats(b, "igi_rate", rows, 0.0)
+    igi_rate = np.where(np.isnan(igi_rate), 0.0, igi_rate)
+    prosec_rate = _floats(b, "prosec_rate", rows)
     # in time: the lower of general and PROSEC; expired: the general rate, no preference
     in_time_rate = np.fmin(igi_rate, prosec_rate) if use_prosec else igi_rate
     return {
@@ -234,14 +266,14 @@ def _line_values(b: pd.DataFrame, as_of, use_prosec: bool) -> dict:
         "open": opn,
         "share": share,
         "value_mxn": value_mxn,
-        "value_usd": value_usd.to_numpy(),
+        "value_usd": value_usd,
         "open_value": value_mxn * share,
         "deadline": deadline,
         "expired": expired,
         "igi_rate": igi_rate,
         "prosec_rate": prosec_rate,
         "rate": np.where(expired, igi_rate, in_time_rate),
-        "import_date": pd.to_datetime(b["import_date"]).astype("datetime64[ns]"),
+        "import_date": _dates(b, "import_date", rows),
     }
 
 
@@ -257,18 +289,27 @@ def _taxes(line: dict, r: Rates, as_of) -> dict:
 def _update_and_surcharges(
     line: dict, tax: dict, r: Rates, as_of, fine_rate: float, max_months: int
 ) -> dict:
-    """Stage 4: INPC update (IGI in time, all taxes expired), surcharges and fine."""
+    """Stage 4: INPC update (IGI in time, all taxes expired), surcharges and fine.
+
+    Months or fraction and their rates are counted on the expired lines only
+    (an in-time line has none)."""
     expired, import_date = line["expired"], line["import_date"]
-    f = r.inpc_factor_table(import_date.reset_index(drop=True), as_of)
-    factor = f["inpc_factor"].to_numpy()
+    entry_month = month_index(import_date)
+    f = r.inpc_factors(entry_month, as_of)
+    factor = f["inpc_factor"]
     actualizacion = np.where(expired, tax["tax"], tax["igi"]) * (factor - 1.0)
-    n = np.minimum(months_or_fraction(import_date, as_of), int(max_months))
-    n = np.where(expired, n, 0)
-    s_sum, s_est = surcharge_rate_sum(import_date, n, r)
+    n = np.zeros(len(expired), dtype=np.int64)
+    s_sum = np.zeros(len(expired))
+    s_est = np.zeros(len(expired), dtype=bool)
+    if expired.any():
+        late = np.flatnonzero(expired)
+        n[late] = np.minimum(months_or_fraction(import_date[late], as_of), int(max_months))
+        s_sum[late], s_est[late] = surcharge_rate_sum(import_date[late], n[late], r)
     recargos = np.where(expired, (tax["tax"] + actualizacion) * s_sum, 0.0)
     multa = np.where(expired, tax["tax"] * fine_rate, 0.0)
     return {
         "inpc": f,
+        "entry_month": entry_month,
         "actualizacion": actualizacion,
         "recargos": recargos,
         "multa": multa,
@@ -279,8 +320,22 @@ def _update_and_surcharges(
     }
 
 
-def _exposure_frame(b, line, tax, upd, r: Rates, as_of, fine_rate: float) -> pd.DataFrame:
+#: the line's status as a text column, gathered from these two by ``expired``
+_STATUS = (IN_TIME, EXPIRED)
+TEXT_COLUMNS = ("material_type", "clave", "origin", "fraccion", "description")
+
+
+def _text(b: pd.DataFrame, name: str, rows: np.ndarray):
+    """A text column at ``rows``, missing values and an absent column as ``""``."""
+    values = _column(b, name, rows, "")
+    if values.dtype == _STR_DTYPE:
+        return values.fillna("").array
+    return values.astype(object).where(values.notna(), "").astype(str).array
+
+
+def _exposure_frame(b, keys, line, tax, upd, r: Rates, as_of, fine_rate: float) -> pd.DataFrame:
     """Stage 5: the contract's columns, then the working, and the run's attrs."""
+    rows = keys["row"].to_numpy()
     expired, import_date = line["expired"], line["import_date"]
     value_mxn, value_usd = line["value_mxn"], line["value_usd"]
     usd_per_mxn = np.divide(
@@ -289,57 +344,47 @@ def _exposure_frame(b, line, tax, upd, r: Rates, as_of, fine_rate: float) -> pd.
     usd_per_mxn = np.where((value_mxn == 0) & ~np.isnan(value_usd), 0.0, usd_per_mxn)
     days = days_to_deadline(line["deadline"], as_of)
     f = upd["inpc"]
-
-    out = pd.DataFrame(index=b.index)
-    out["import_pedimento"] = b["import_pedimento"].astype(str)
-    out["import_line"] = b["import_line"].astype("int64")
-    out["part_number"] = b["part_number"].astype(str)
-    out["status"] = np.where(expired, EXPIRED, IN_TIME)
-    out["open"] = line["open"]
-    out["open_value_mxn"] = line["open_value"]
-    for c in ("igi", "dta", "iva"):
-        out[c] = tax[c]
-    for c in ("actualizacion", "recargos", "multa", "total"):
-        out[c] = upd[c]
-    out["open_value_usd"] = value_usd * line["share"]
-    out["total_usd"] = upd["total"] * usd_per_mxn
-    out["import_date"] = import_date
-    out["deadline"] = line["deadline"]
-    out["days_to_deadline"] = days.array
-    out["bucket"] = bucket(days.reset_index(drop=True)).to_numpy()
-    for name in ("material_type", "clave", "origin", "fraccion", "description"):
-        values = _column(b, name, "")
-        out[name] = values.astype(object).where(values.notna(), "").astype(str)
-    out["quantity"] = line["qty"]
-    out["value_mxn"] = value_mxn
-    out["value_usd"] = value_usd
-    out["igi_rate"] = line["igi_rate"]
-    out["prosec_rate"] = line["prosec_rate"]
-    out["rate_used"] = line["rate"]
-    out["tax"] = tax["tax"]
-    for c in (
-        "inpc_month_from",
-        "inpc_month_to",
-        "inpc_from",
-        "inpc_to",
-        "inpc_factor",
-        "inpc_estimated",
-    ):
-        out[c] = f[c].to_numpy()
+    as_of64 = as_of.to_datetime64()
+    dated = ~np.isnat(import_date)
     # a month before the table takes its first value: the update is understated
     first_month = str(r.inpc_table["month"].iloc[0])
-    wanted_from = month_labels(import_date.to_numpy(dtype="datetime64[M]") - 1)
-    out["inpc_before_table"] = (wanted_from < first_month) & import_date.notna().to_numpy()
-    # a line entered after as_of has factor 1 whatever the table holds
-    out["inpc_estimated"] = out["inpc_estimated"].astype(bool) & (import_date <= as_of).to_numpy()
-    out["surcharge_months"] = upd["months"].astype(np.int64)
-    out["surcharge_rate_sum"] = upd["rate_sum"]
-    out["surcharge_rate_estimated"] = upd["rate_estimated"] & expired
-    out["fine_rate"] = fine_rate
-    out["imported_after_as_of"] = (import_date > as_of).to_numpy()
-    out["bucket"] = out["bucket"].astype(bucket(pd.Series([], dtype="float64")).dtype)
+    first_m = int(r.inpc_table["_m"].iloc[0])
 
-    out = out[CONTRACT_COLUMNS + EXTRA_COLUMNS]
+    cols = {
+        "import_pedimento": keys["import_pedimento"].astype(str).array,
+        "import_line": keys["import_line"].astype("int64").to_numpy(),
+        "part_number": _column(b, "part_number", rows).astype(str).array,
+        "status": pd.array(_STATUS, dtype=_STR_DTYPE).take(expired.astype(np.intp)),
+        "open": line["open"],
+        "open_value_mxn": line["open_value"],
+        **{c: tax[c] for c in ("igi", "dta", "iva")},
+        **{c: upd[c] for c in ("actualizacion", "recargos", "multa", "total")},
+        "open_value_usd": value_usd * line["share"],
+        "total_usd": upd["total"] * usd_per_mxn,
+        "import_date": import_date,
+        "deadline": line["deadline"],
+        "days_to_deadline": days.array,
+        "bucket": bucket(days).array,
+        **{name: _text(b, name, rows) for name in TEXT_COLUMNS},
+        "quantity": line["qty"],
+        "value_mxn": value_mxn,
+        "value_usd": value_usd,
+        "igi_rate": line["igi_rate"],
+        "prosec_rate": line["prosec_rate"],
+        "rate_used": line["rate"],
+        "tax": tax["tax"],
+        **{c: f[c] for c in ("inpc_month_from", "inpc_month_to", "inpc_from", "inpc_to")},
+        "inpc_factor": f["inpc_factor"],
+        # a line entered after as_of has factor 1 whatever the table holds
+        "inpc_estimated": f["inpc_estimated"] & (import_date <= as_of64),
+        "inpc_before_table": (upd["entry_month"] - 1 < first_m) & dated,
+        "surcharge_months": upd["months"].astype(np.int64),
+        "surcharge_rate_sum": upd["rate_sum"],
+        "surcharge_rate_estimated": upd["rate_estimated"] & expired,
+        "fine_rate": np.full(len(rows), fine_rate),
+        "imported_after_as_of": import_date > as_of64,
+    }
+    out = pd.DataFrame({c: cols[c] for c in CONTRACT_COLUMNS + EXTRA_COLUMNS})
     out.attrs.update(
         as_of=as_of,
         fine_rate=fine_rate,

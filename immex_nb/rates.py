@@ -33,6 +33,7 @@ last published value, and the result says so (``inpc_estimated``).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -56,11 +57,16 @@ DTA_KINDS = ("rate", "fixed_mxn")
 
 def month_index(dates) -> np.ndarray:
     """Months counted from year 0 (``year * 12 + month - 1``), int64; NaT → -1."""
-    d = pd.DatetimeIndex(pd.to_datetime(dates if hasattr(dates, "dtype") else list(dates)))
-    y = np.asarray(d.year, dtype="float64")
-    m = np.asarray(d.month, dtype="float64")
-    idx = y * 12 + m - 1
-    return np.where(np.isnan(idx), -1, idx).astype(np.int64)
+    if not (isinstance(dates, np.ndarray) and dates.dtype.kind == "M"):
+        d = pd.DatetimeIndex(pd.to_datetime(dates if hasattr(dates, "dtype") else list(dates)))
+        if d.tz is not None:  # wall-clock months, as the dates read
+            y = np.asarray(d.year, dtype="float64")
+            m = np.asarray(d.month, dtype="float64")
+            idx = y * 12 + m - 1
+            return np.where(np.isnan(idx), -1, idx).astype(np.int64)
+        dates = d.to_numpy()
+    months = dates.astype("datetime64[M]")  # months since 1970-01; NaT stays NaT
+    return np.where(np.isnat(months), -1, months.astype(np.int64) + 1970 * 12)
 
 
 def _month_label(idx: np.ndarray) -> np.ndarray:
@@ -71,8 +77,25 @@ def _month_label(idx: np.ndarray) -> np.ndarray:
     return labels[inv].reshape(idx.shape)
 
 
+def month_label_array(idx, missing=None) -> pd.api.extensions.ExtensionArray:
+    """``YYYY-MM`` of each month index as a text column (pandas ``str``),
+    each distinct month formatted once and gathered; ``missing`` rows → NaN."""
+    idx = np.asarray(idx, dtype=np.int64)
+    uniq, inv = np.unique(idx, return_inverse=True)
+    labels = pd.array([f"{i // 12:04d}-{i % 12 + 1:02d}" for i in uniq], dtype="str")
+    if missing is not None:
+        inv = np.where(missing, -1, inv)
+    return labels.take(inv, allow_fill=True)
+
+
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
+
+
 def _parse_month(text: str) -> int:
     t = str(text).strip()
+    m = _MONTH_RE.fullmatch(t)
+    if m and 1 <= int(m.group(2)) <= 12:  # the usual YYYY-MM, without pandas
+        return int(m.group(1)) * 12 + int(m.group(2)) - 1
     try:
         p = pd.Period(t, freq="M")
     except (ValueError, TypeError):
@@ -248,6 +271,25 @@ class Rates:
             )
         return float(self.inpc_lookup([idx])[0][0])
 
+    def inpc_factors(self, from_months, as_of) -> dict:
+        """:meth:`inpc_factor_table`'s columns as arrays, for entry months given
+        as month indices (:func:`month_index`, -1 = no date)."""
+        raw = np.asarray(from_months, dtype=np.int64)
+        missing = raw < 0
+        m_from = np.where(missing, 0, raw - 1)
+        m_to = int(month_index([pd.Timestamp(as_of)])[0]) - 1
+        v_from, u_from, e_from = self.inpc_lookup(m_from)
+        v_to, u_to, e_to = self.inpc_lookup(np.array([m_to]))
+        factor = np.where(missing, np.nan, np.maximum(truncate4(v_to[0] / v_from), 1.0))
+        return {
+            "inpc_month_from": month_label_array(u_from, missing),
+            "inpc_month_to": month_label_array(np.zeros(len(raw), dtype=np.int64) + u_to[0]),
+            "inpc_from": np.where(missing, np.nan, v_from),
+            "inpc_to": np.full(len(raw), v_to[0]),
+            "inpc_factor": factor,
+            "inpc_estimated": (e_from | e_to[0]) & ~missing,
+        }
+
     def inpc_factor_table(self, from_dates, as_of) -> pd.DataFrame:
         """Update factor per date, with its working (CFF art. 17-A).
 
@@ -257,25 +299,9 @@ class Rates:
         ``inpc_estimated`` (a month was not in the table).
         """
         idx = getattr(from_dates, "index", None)
-        raw = month_index(from_dates)
-        missing = raw < 0
-        m_from = np.where(missing, 0, raw - 1)
-        m_to = int(month_index([pd.Timestamp(as_of)])[0]) - 1
-        v_from, u_from, e_from = self.inpc_lookup(m_from)
-        v_to, u_to, e_to = self.inpc_lookup(np.full(m_from.shape, m_to))
-        factor = np.where(missing, np.nan, np.maximum(truncate4(v_to / v_from), 1.0))
-        v_from = np.where(missing, np.nan, v_from)
-        return pd.DataFrame(
-            {
-                "inpc_month_from": np.where(missing, None, _month_label(u_from)),
-                "inpc_month_to": _month_label(u_to),
-                "inpc_from": v_from,
-                "inpc_to": v_to,
-                "inpc_factor": factor,
-                "inpc_estimated": (e_from | e_to) & ~missing,
-            },
-            index=idx if idx is not None and len(idx) == len(m_from) else None,
-        )
+        columns = self.inpc_factors(month_index(from_dates), as_of)
+        n = len(columns["inpc_factor"])
+        return pd.DataFrame(columns, index=idx if idx is not None and len(idx) == n else None)
 
     def inpc_factor(self, from_dates, as_of) -> pd.Series:
         """The update factor alone (see :meth:`inpc_factor_table`)."""

@@ -463,3 +463,69 @@ def test_inpc_flags_before_the_table_and_not_for_later_imports():
     assert e["inpc_factor"].iloc[1] == pytest.approx(
         1.0473
     )  # May-2025 140.012 / Feb-2024 133.681 = 1.04736… → 1.0473
+
+
+# ------------------------------------------------------------------ only the open lines, gathered
+
+
+def _mixed_balances() -> pd.DataFrame:
+    """Seven lines in no particular order: closed, open, expired, AF, one with
+    no date, text columns with gaps."""
+    return frame(
+        balance(import_pedimento="23 47 3420 3000002", import_line=2, import_date="2023-04-03"),
+        balance(import_pedimento="22 47 3420 2000001", import_line=3, open=0.0, value_mxn=np.nan),
+        balance(
+            import_pedimento="16 47 3420 6000001",
+            import_date="2016-05-10",
+            material_type="AF",
+            prosec_rate=0.05,
+        ),
+        balance(import_pedimento="23 47 3420 3000002", import_line=1, open=2.5, origin=None),
+        balance(import_pedimento="25 47 3420 5000001", import_date="2025-05-31", igi_rate=np.nan),
+        balance(import_pedimento="22 47 3420 2000001", import_line=1, fraccion=None, open=1e-7),
+        balance(import_pedimento="24 47 3420 4000009", import_date="2024-02-29", prosec_rate=0.0),
+    )
+
+
+def test_rows_sorted_and_closed_lines_never_valued():
+    """Row order of the balances does not matter; a closed line (or one open
+    by less than 1e-6) yields no row, even with a value that is not a number."""
+    b = _mixed_balances()
+    e = exposure(b, "2026-03-10")
+    keys = list(zip(e["import_pedimento"], e["import_line"], strict=True))
+    assert keys == sorted(keys) and len(e) == 5
+    assert "22 47 3420 2000001" not in set(e["import_pedimento"])
+    shuffled = exposure(b.iloc[[4, 1, 6, 0, 3, 5, 2]].reset_index(drop=True), "2026-03-10")
+    pd.testing.assert_frame_equal(shuffled, e, check_exact=True)
+
+
+def test_text_and_object_columns_give_the_same_frame():
+    """Balances with plain object columns (as a user might build them) and
+    with pandas text columns give the same exposure, cell for cell and type
+    for type; missing text is ``""``."""
+    b = _mixed_balances()
+    e = exposure(b, "2026-03-10", fine_rate=0.5)
+    o = b.astype({c: object for c in b.columns if b[c].dtype != "datetime64[ns]"})
+    pd.testing.assert_frame_equal(exposure(o, "2026-03-10", fine_rate=0.5), e, check_exact=True)
+    assert (e["origin"] == "").sum() == 1
+    assert e["status"].tolist() == ["in_time", "expired", "expired", "expired", "in_time"]
+
+
+def test_each_line_is_valued_as_if_alone():
+    """The vectorised stages are row-wise: every row equals the exposure of
+    its line on its own (no value leaks between lines)."""
+    b = _mixed_balances()
+    e = exposure(b, "2026-11-30")
+    for i in range(len(b)):
+        one = exposure(b.iloc[[i]], "2026-11-30")
+        if one.empty:
+            continue
+        key = (one["import_pedimento"].iloc[0], one["import_line"].iloc[0])
+        row = e[(e["import_pedimento"] == key[0]) & (e["import_line"] == key[1])]
+        pd.testing.assert_frame_equal(row.reset_index(drop=True), one, check_exact=True)
+
+
+def test_empty_exposure_has_the_types_of_a_full_one():
+    full = exposure(_mixed_balances(), "2026-03-10")
+    empty = exposure(_mixed_balances().assign(open=0.0), "2026-03-10")
+    assert empty.empty and list(empty.dtypes) == list(full.dtypes)

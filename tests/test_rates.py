@@ -124,3 +124,32 @@ def test_override_with_bad_table_names_file_and_columns(tmp_path):
     (tmp_path / "inpc.csv").unlink()
     with pytest.raises(ImmexError, match="holds none of"):
         Rates.load(tmp_path)
+
+
+def test_month_index_and_labels_agree_for_every_input_kind(rates):
+    """Month indices are the same from numpy dates, pandas dates and text; a
+    label is formatted once per month and a missing month stays missing."""
+    from immex_nb.rates import month_index, month_label_array
+
+    text = ["2024-02-29", None, "1999-12-31", "2026-01-01"]
+    want = [2024 * 12 + 1, -1, 1999 * 12 + 11, 2026 * 12]
+    dates = pd.to_datetime(pd.Series(text))
+    assert month_index(text).tolist() == want
+    assert month_index(dates).tolist() == want
+    assert month_index(dates.to_numpy()).tolist() == want
+    assert month_index(dates.to_numpy().astype("datetime64[D]")).tolist() == want
+    labels = month_label_array(np.array(want), missing=np.array(want) < 0)
+    assert labels.tolist()[0] == "2024-02" and pd.isna(labels[1])
+    assert labels.tolist()[2:] == ["1999-12", "2026-01"]
+
+
+def test_inpc_factors_match_the_table(rates):
+    """``inpc_factors`` (arrays) and ``inpc_factor_table`` (a frame) say the same."""
+    from immex_nb.rates import month_index
+
+    dates = pd.Series(pd.to_datetime(["2022-05-16", None, "2016-01-01", "2026-06-30"]))
+    table = rates.inpc_factor_table(dates, "2026-11-30")
+    arrays = rates.inpc_factors(month_index(dates), "2026-11-30")
+    pd.testing.assert_frame_equal(pd.DataFrame(arrays), table, check_exact=True)
+    assert table["inpc_month_from"].tolist()[0] == "2022-04"
+    assert pd.isna(table["inpc_month_from"].iloc[1]) and np.isnan(table["inpc_factor"].iloc[1])

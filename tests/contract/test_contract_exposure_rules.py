@@ -240,3 +240,28 @@ def test_exposure_surcharge_months_capped_at_60(tmp_path):
     row = immex_nb.exposure(r.balances, "2026-03-10").iloc[0]
     tax = row["igi"] + row["dta"] + row["iva"]
     assert row["recargos"] / (tax + row["actualizacion"]) == pytest.approx(0.882)
+
+
+def test_exposure_one_row_per_open_line_in_pedimento_order(tmp_path):
+    """§4: "one row per import line still open after the discharge", whatever
+    the order of the client's file.  Imports listed I5/2, I2, I5/1, I3, I1;
+    exports return all of I2 (FIFO: the oldest line of part A) and 1 of the
+    2 units of I1 (part B).  As of 2026-03-10: I1 (1 open), I3, I5/1, I5/2 —
+    sorted by pedimento then line; I2 has no row."""
+    folder = client(
+        tmp_path,
+        [
+            imp(ip(5), 2, "2025-07-01", "C", 3),
+            imp(ip(2), 1, "2024-01-05", "A", 4),
+            imp(ip(5), 1, "2025-07-01", "C", 1),
+            imp(ip(3), 1, "2025-02-01", "A", 2),
+            imp(ip(1), 1, "2024-06-01", "B", 2),
+        ],
+        [exp(ep(1), 1, "2024-08-01", "A", 4), exp(ep(2), 1, "2024-08-01", "B", 1)],
+    )
+    r = run_folder(folder, as_of="2026-03-10")
+    df = immex_nb.exposure(r.balances, "2026-03-10")
+    keys = list(zip(df["import_pedimento"], df["import_line"], strict=True))
+    assert keys == [(ip(1), 1), (ip(3), 1), (ip(5), 1), (ip(5), 2)]
+    assert df["open"].tolist() == [1.0, 2.0, 1.0, 3.0]
+    assert df["status"].tolist() == ["expired", "in_time", "in_time", "in_time"]
