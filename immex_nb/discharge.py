@@ -181,6 +181,11 @@ def _lookup(table: pd.Index, values: pd.Series) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def _index_dtype(n: int):
+    """The integer type for row numbers up to ``n``."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
 def _check_total(total: float, what: str = "exploded consumption") -> None:
     if not np.isfinite(total) or total > _MAX_TOTAL:
         raise ImmexError(
@@ -337,7 +342,13 @@ def explode(
     per_row = count[kind]
     # one guard for the whole run: the total must stay exact in micro-units
     _check_total(np.abs(quantity) @ np.bincount(owner, np.abs(unit_gross), len(distinct))[kind])
-    out = [np.empty(int(per_row.sum()), dtype=np.int64) for _ in range(4)]
+    total = int(per_row.sum())
+    out = [  # row and part numbers in 32 bits while they fit: half the memory
+        np.empty(total, dtype=_index_dtype(len(exports))),
+        np.empty(total, dtype=_index_dtype(n_parts)),
+        np.empty(total, dtype=np.int64),
+        np.empty(total, dtype=np.int64),
+    ]
     at = 0
     for a, b in _blocks(per_row):
         k, pos = _expand(start[kind[a:b]], start[kind[a:b]] + per_row[a:b])
@@ -419,33 +430,35 @@ def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
 
 
 class Pieces:
-    """The allocations found so far, block by block: each piece a consumption
-    (allocation order), a lot (FIFO position), micro-units and whether the
-    exit named the lot; plus where each consumption's pieces start and how
-    many there are (a consumption's pieces are contiguous)."""
+    """The allocations found so far, block by block: each piece a lot (FIFO
+    position), micro-units and whether the exit named the lot, written into
+    arrays allocated once for the most pieces there can be (untouched
+    capacity costs no memory); plus, per
+    consumption (allocation order), where its contiguous pieces start and how
+    many there are."""
 
-    def __init__(self, n_consumptions: int):
-        self.parts: list[tuple] = []
-        self.first = np.zeros(n_consumptions, dtype=np.int64)
-        self.count = np.zeros(n_consumptions, dtype=np.int64)
+    def __init__(self, n_consumptions: int, most: int):
+        self.first = np.zeros(n_consumptions, dtype=_index_dtype(most))
+        self.count = np.zeros(n_consumptions, dtype=_index_dtype(most))
+        self.lot = np.empty(most, dtype=_index_dtype(most))
+        self.micro = np.empty(most, dtype=np.int64)
+        self.directed = np.empty(most, dtype=bool)
         self.size = 0
 
     def add(self, cons, lot, micro, directed) -> None:
         run = _runs(cons)
         self.first[cons[run]] = self.size + run
         self.count[cons[run]] = np.diff(np.r_[run, len(cons)])
-        self.parts.append((lot, micro, directed))
-        self.size += len(cons)
+        end = self.size + len(cons)
+        self.lot[self.size : end] = lot
+        self.micro[self.size : end] = micro
+        self.directed[self.size : end] = directed
+        self.size = end
 
     def done(self):
         """``(first, count, lot, micro, directed)`` over all blocks."""
-        none = np.zeros(0, dtype=np.int64)
-        arrays = (
-            zip(*self.parts, strict=True) if self.parts else ([none], [none], [none.astype(bool)])
-        )
-        lot, micro, directed = (np.concatenate(list(x)) for x in arrays)
-        self.parts = []
-        return self.first, self.count, lot, micro, directed
+        n = self.size
+        return self.first, self.count, self.lot[:n], self.micro[:n], self.directed[:n]
 
 
 def _discharge_block(
@@ -454,12 +467,12 @@ def _discharge_block(
 ) -> None:  # fmt: skip
     """FIFO for the consumptions ``idx`` (allocation order numbers, listed part
     after part in FIFO order — whole parts): one round per directed consumption
-    of a part (docs/rules/discharge.md §directed).  Updates ``rem``, ``short``,
-    ``not_yet`` and ``pieces``."""
+    of a part (docs/rules/discharge.md §directed).  Updates ``rem`` and
+    ``pieces``; writes ``short`` and ``not_yet`` (the block's, in FIFO order)."""
     f_ev, f_part = c_ev[idx], c_part[idx]
     f_day = e_day[f_ev]
-    reach = np.searchsorted(lot_key, (f_part << _DAY_BITS) | f_day, side="right")
-    not_yet[idx] = lot_cum[reach] == lot_cum[lot_lo[f_part]]
+    reach = np.searchsorted(lot_key, (f_part.astype(np.int64) << _DAY_BITS) | f_day, side="right")
+    np.equal(lot_cum[reach], lot_cum[lot_lo[f_part]], out=not_yet)
     cand_cons, cand_lot = _directed_candidates(named, lot_day_sorted, f_ev, f_part, f_day)
     del f_ev, f_day
     f_gross = c_gross[idx]
@@ -475,7 +488,7 @@ def _discharge_block(
         taken[sel] += fifo_pieces[3]
         src, lot, micro, is_dir = _merge_directed(directed, fifo_pieces[:3])
         pieces.add(idx[src], lot, micro, is_dir)
-    short[idx] = f_gross - taken
+    np.subtract(f_gross, taken, out=short)
 
 
 def _named_index(imports, exports, i_ped, lot_order, lot_lo, lot_hi):
@@ -718,19 +731,19 @@ def discharge(
 
     # ---- FIFO, a block of parts at a time (docs/rules/discharge.md §how)
     rem = lot_qty.copy()  # what each lot still holds
-    short = np.zeros(len(fifo), dtype=np.int64)
-    not_yet = np.zeros(len(fifo), dtype=bool)  # no lot of the part in the country yet
-    pieces = Pieces(len(fifo))
+    short = np.empty(len(fifo), dtype=np.int64)  # FIFO order
+    not_yet = np.empty(len(fifo), dtype=bool)  # FIFO order: no lot of the part in the country yet
+    # each piece is the last of its consumption or empties its lot (at most once)
+    pieces = Pieces(len(fifo), len(fifo) + len(lot_qty))
     per_part = np.bincount(c_part, minlength=n_parts)
     part_end = np.cumsum(per_part)
     for first_part, end_part in _blocks(per_part):
-        idx = fifo[part_end[first_part] - per_part[first_part] : part_end[end_part - 1]]
-        if len(idx):
+        at = slice(part_end[first_part] - per_part[first_part], part_end[end_part - 1])
+        if at.start < at.stop:
             _discharge_block(
-                idx, c_ev, c_part, c_gross, e_day, lot_key, lot_cum, lot_lo, lot_hi,
-                lot_day[lot_order], named, rem, short, not_yet, pieces,
+                fifo[at], c_ev, c_part, c_gross, e_day, lot_key, lot_cum, lot_lo, lot_hi,
+                lot_day[lot_order], named, rem, short[at], not_yet[at], pieces,
             )  # fmt: skip
-    del fifo
     disc_sorted = lot_qty - rem
 
     reference = as_of_ts if as_of_ts is not None else latest
@@ -751,13 +764,15 @@ def discharge(
     )
     imported = np.zeros(n_parts, dtype=bool)
     imported[lot_part] = True
-    s_idx = np.flatnonzero(short > 0)  # already in export order, then part name
+    s_fifo = np.flatnonzero(short > 0)
+    s_fifo = s_fifo[np.argsort(fifo[s_fifo])]  # export order, then part name
+    s_idx, short = fifo[s_fifo], short[s_fifo]
     reason = pd.Categorical.from_codes(
-        np.where(~imported[c_part[s_idx]], 0, np.where(not_yet[s_idx], 1, 2)),
+        np.where(~imported[c_part[s_idx]], 0, np.where(not_yet[s_fifo], 1, 2)),
         categories=[SHORTFALL_NEVER_IMPORTED, SHORTFALL_NOT_YET, SHORTFALL_EXHAUSTED],
     )
     shortfalls = _shortfalls_frame(
-        exports, (e_ped, e_ped_text), part_codes, c_ev[s_idx], c_part[s_idx], short[s_idx], reason
+        exports, (e_ped, e_ped_text), part_codes, c_ev[s_idx], c_part[s_idx], short, reason
     )
     return DischargeResult(
         allocations=allocations,
@@ -878,6 +893,9 @@ def _allocations_frame(
         name: np.empty(n, dtype=_codes_dtype(len(cats)))
         for name, (_, cats) in (*by_export.items(), *by_lot.items(), ("part_number", parts))
     }
+    for table in (by_export, by_lot):
+        for name, (per_row, cats) in table.items():
+            table[name] = (np.asarray(per_row).astype(codes[name].dtype), cats)
     col = {
         name: np.empty(n, dtype=dtype)
         for name, dtype in (
@@ -898,38 +916,39 @@ def _allocations_frame(
         "value_usd": imports["value_usd"].to_numpy(dtype="float64"),
     }
     at = 0
-    for a, b in _blocks(count):
+    for a, b in _blocks(count):  # fill each column in place: no temporary of full size
         k, piece = _expand(first[a:b], first[a:b] + count[a:b])
-        end = at + len(k)
-        out = slice(at, end)
-        c = a + k
-        ev = c_ev[c]
-        lot = p_lot[piece]
+        o = slice(at, at + len(k))
+        at += len(k)
+        k += a  # consumption numbers
+        ev, lot = c_ev[k], p_lot[piece]
         imp_row = lot_order[lot]
-        micro = p_micro[piece]
         for name, (per_row, _) in by_export.items():
-            codes[name][out] = per_row[ev]
+            np.take(per_row, ev, out=codes[name][o], mode="clip")
         for name, (per_row, _) in by_lot.items():
-            codes[name][out] = per_row[imp_row]
-        codes["part_number"][out] = c_part[c]
-        col["directed"][out] = p_directed[piece]
-        col["export_line"][out] = e_line[ev]
-        col["export_date"][out] = e_date[ev]
-        col["import_line"][out] = i_line[imp_row]
-        col["import_date"][out] = i_date[imp_row]
-        gross, net = c_gross[c], c_net[c]
-        net_micro = np.rint(micro * np.divide(net, gross, out=np.ones(len(net)), where=gross > 0))
-        net_micro = net_micro.astype(np.int64)
-        col["quantity"][out] = micro / MICRO
-        col["net_quantity"][out] = net_micro / MICRO
-        col["scrap_quantity"][out] = (micro - net_micro) / MICRO
-        dl = deadline[imp_row]
-        col["deadline"][out] = dl
-        col["late"][out] = ~np.isnat(dl) & (e_date[ev] > dl)
+            np.take(per_row, imp_row, out=codes[name][o], mode="clip")
+        codes["part_number"][o] = c_part[k]
+        np.take(p_directed, piece, out=col["directed"][o], mode="clip")
+        np.take(e_line, ev, out=col["export_line"][o], mode="clip")
+        np.take(e_date, ev, out=col["export_date"][o], mode="clip")
+        np.take(i_line, imp_row, out=col["import_line"][o], mode="clip")
+        np.take(i_date, imp_row, out=col["import_date"][o], mode="clip")
+        dl = np.take(deadline, imp_row, out=col["deadline"][o], mode="clip")
+        np.greater(col["export_date"][o], dl, out=col["late"][o])
+        col["late"][o] &= ~np.isnat(dl)
+        micro = p_micro[piece]
+        np.divide(micro, MICRO, out=col["quantity"][o])
+        gross = c_gross[k]
+        net = np.divide(c_net[k], gross, out=np.ones(len(k)), where=gross > 0)
+        net *= micro
+        np.rint(net, out=net)  # the net part of the piece, whole micro-units
+        np.divide(net, MICRO, out=col["net_quantity"][o])
+        np.subtract(micro, net, out=col["scrap_quantity"][o])
+        col["scrap_quantity"][o] /= MICRO
         share = micro / lot_qty[lot]
         for name, value in i_value.items():
-            col[name][out] = value[imp_row] * share
-        at = end
+            np.take(value, imp_row, out=col[name][o], mode="clip")
+            col[name][o] *= share
     cats = {name: cats for name, (_, cats) in (*by_export.items(), *by_lot.items())}
     cats["part_number"] = parts[1]
 
