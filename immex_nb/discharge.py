@@ -749,7 +749,9 @@ def discharge(
     reference = as_of_ts if as_of_ts is not None else latest
     deadline = deadlines(imports["date"], imports["material_type"], rule=deadline_rule, oea=oea)
     deadline = deadline.to_numpy(dtype="datetime64[ns]")
-    balances = _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference)
+    balances = _balances_frame(
+        imports, (i_ped, lot_day), lot_order, lot_qty, disc_sorted, deadline, reference
+    )
     allocations = _allocations_frame(
         imports,
         exports,
@@ -818,15 +820,25 @@ _BALANCE_INPUTS = [
 ]  # fmt: skip
 
 
-def _balances_frame(imports, lot_order, lot_qty, disc_sorted, deadline, reference) -> pd.DataFrame:
-    """One row per import line, in FIFO order (date, pedimento, line)."""
-    imp = imports[[c for c in _BALANCE_INPUTS if c in imports.columns]].take(lot_order)
+def _balances_frame(
+    imports, keys, lot_order, lot_qty, disc_sorted, deadline, reference
+) -> pd.DataFrame:
+    """One row per import line, by (date, pedimento, line): an import file in
+    that order — the usual one — is used as it is, its texts not copied."""
+    i_ped, day = keys
+    order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, day))
+    fifo_position = np.empty(len(lot_order), dtype=np.int64)
+    fifo_position[lot_order] = np.arange(len(lot_order))
+    lot_qty, disc_sorted = lot_qty[fifo_position[order]], disc_sorted[fifo_position[order]]
+    imp = imports[[c for c in _BALANCE_INPUTS if c in imports.columns]]
+    if (order != np.arange(len(order))).any():
+        imp = imp.take(order)
     imp = imp.reset_index(drop=True)
     open_micro = lot_qty - disc_sorted
     share = open_micro / lot_qty
     value_mxn = imp["value_mxn"].to_numpy(dtype="float64")
     value_usd = imp["value_usd"].to_numpy(dtype="float64")
-    dl = pd.Series(deadline[lot_order])
+    dl = pd.Series(deadline[order])
     is_open = open_micro > 0
     return _frame(
         {

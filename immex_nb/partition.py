@@ -11,8 +11,8 @@ row for row:
   pedimento, line), then part, then FIFO lot — every row of one export line
   comes from one component, so a stable sort on the export line restores the
   order;
-* balances: FIFO order of the lots, parts in order of first appearance in the
-  ledger — a stable sort on that global part order restores it.
+* balances: one row per import line by (date, pedimento, line) — a sort on
+  those three restores it (an import line is one pedimento and line).
 
 Quantities are integers (micro-units) inside the engine and every value is
 computed per row, so the CSV files written from a partitioned run are
@@ -143,8 +143,9 @@ def _combine(results, parts: pd.Index, as_of, reference, options) -> DischargeRe
     export_key = ["export_date", "export_pedimento", "export_line"]
     alloc = alloc.sort_values(export_key, kind="stable").reset_index(drop=True)
     short = short.sort_values(export_key, kind="stable").reset_index(drop=True)
-    rank = parts.get_indexer(bal["part_number"].astype(str))
-    bal = bal.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    bal = bal.sort_values(
+        ["import_date", "import_pedimento", "import_line"], kind="stable"
+    ).reset_index(drop=True)
     params = {**results[0].parameters, "as_of": as_of} if results else {"as_of": as_of}
     return DischargeResult(
         allocations=alloc,
