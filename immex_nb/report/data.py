@@ -180,10 +180,11 @@ def _month_kpis(ledger, snap: Snapshot, period: Period) -> tuple[dict, dict]:
     short = _in(r.shortfalls, "export_date", period)
     exports = ledger.exports.loc[pd.to_datetime(ledger.exports["date"]) <= end]
     sc = _scenario(ledger.settings)
-    month = savings(r, sc, start=start, end=end, exports=exports)
-    ytd = savings(r, sc, start=start.replace(month=1), end=end, exports=exports)
     # T-MEC 2.5 on every export up to the as-of date, as immex_nb.tmec computes it
-    tm = tmec_25(r.allocations, r.balances, exports, prosec=ledger.settings.prosec)
+    # (once: the month's and the year's savings take their rows from it)
+    tm = tmec_25(r.allocations, r.balances, exports, us_duty_rate=sc.us_duty_rate, prosec=sc.prosec)
+    month = savings(r, sc, start=start, end=end, exports=exports, tmec_lines=tm)
+    ytd = savings(r, sc, start=start.replace(month=1), end=end, exports=exports, tmec_lines=tm)
     tsum = tmec_summary(tm, end)
     owed = tsum.loc[tsum["payable"] > 0] if len(tsum) else tsum
     overdue = owed.loc[owed["overdue"]] if len(owed) else owed
