@@ -326,6 +326,22 @@ SPARE_PRELOAD = (
     "immex_nb.figures",
     "immex_nb.datastage.reader",
     "immex_nb.datastage.compulsa",
+    "immex_nb.partition",
+    # pandera's validation backends (they pull in hypothesis) and plotly's
+    # renderers, templates and trace classes, imported on first use otherwise
+    "pandera.backends.pandas.register",
+    "pandera.strategies.pandas_strategies",
+    "plotly.io._renderers",
+    "plotly.io._templates",
+    "plotly.io._html",
+    "plotly.graph_objs._figure",
+    "plotly.graph_objs.layout._template",
+    "plotly.graph_objs.layout.template._data",
+    "plotly.graph_objs._bar",
+    "plotly.graph_objs._scatter",
+    "plotly.graph_objs._waterfall",
+    "plotly.graph_objs._heatmap",
+    "_plotly_utils.data_utils",
 )
 #: a spare kernel nobody took ends itself after this many seconds
 SPARE_IDLE_S = 120
@@ -473,10 +489,22 @@ def _prepare_process() -> None:
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     _import_jupyter()
-    import nbconvert  # noqa: F401
-    import plotly.offline  # noqa: F401
 
     _PREPARED = True
+
+
+def _warm_html(lang: str) -> None:
+    """Import nbconvert and compile the report page's templates by exporting
+    an empty notebook: run in a thread while the kernel runs the report, so
+    the HTML export after it pays only for the report itself."""
+    try:
+        import nbformat
+
+        from immex_nb.report.render import notebook_to_html
+
+        notebook_to_html(nbformat.v4.new_notebook(), lang=lang)
+    except Exception:  # the real export says what is wrong
+        pass
 
 
 def _import_jupyter() -> None:
@@ -554,6 +582,10 @@ def run_task(task: Task, *, warm_next: bool = True) -> TaskResult:
     stage = client_out / f".{task.period}{_TMP_MARK}{uuid.uuid4().hex[:10]}"
     stage.mkdir()
     prev = str(Period.parse(task.period).previous)
+    warm = threading.Thread(
+        target=_warm_html, args=(task.language,), name="immex-nb-warm-html", daemon=True
+    )
+    warm.start()
     params = {
         "client": task.client,
         "period": task.period,
@@ -589,6 +621,7 @@ def run_task(task: Task, *, warm_next: bool = True) -> TaskResult:
         timings["notebook_s"] = round(time.perf_counter() - t0, 3)
         name = _client_name(stage, task.client)
         if status == "ok":
+            warm.join()
             t1 = time.perf_counter()
             try:
                 title = t("batch.html_title", task.language, name=name, period=task.period)
