@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -115,13 +116,15 @@ def notebook_to_html(
         "plotly_js": _PLOTLY_JS_MARK,
         "report_css": (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
     }
-    body, _ = _exporter(lang).from_notebook_node(nb, resources=resources)
+    with _EXPORT_LOCK:  # a shared exporter: one export at a time per process
+        body, _ = _exporter(lang).from_notebook_node(nb, resources=resources)
     head, mark, tail = body.partition(_PLOTLY_JS_MARK)
     if not mark:
         raise RuntimeError("report.html.j2 lost resources.plotly_js")
     return head + get_plotlyjs() + tail
 
 
+_EXPORT_LOCK = threading.Lock()
 #: where plotly.js goes in the exported page (see :func:`notebook_to_html`)
 _PLOTLY_JS_MARK = "/* immex-nb: plotly.js */"
 
