@@ -254,12 +254,22 @@ def savings(
     end,
     exports: pd.DataFrame | None = None,
     rates: Rates | None = None,
+    tmec_lines: pd.DataFrame | None = None,
 ) -> SavingsResult:
     """The savings model for ``[start, end]`` (see the module docstring).
 
     ``ledger_frames`` is a :class:`~immex_nb.discharge.DischargeResult` (or a
     mapping / tuple with ``balances`` and ``allocations``, and optionally
     ``exports`` for the duty paid abroad).
+
+    ``tmec_lines``: the T-MEC 2.5 lines of the whole ledger when the caller
+    already has them — ``tmec_25(allocations, balances, exports,
+    us_duty_rate=scenario.us_duty_rate, prosec=scenario.prosec)`` — so that
+    several periods of one ledger (the report's month and year to date) do not
+    compute them again.  T-MEC 2.5 is computed per export line, so the
+    period's lines are exactly those rows with ``export_date`` in the period.
+    Ignored (computed here) under a tariff shock or an export share, which
+    change the lines.
     """
     sc = scenario or Scenario()
     start, end = as_timestamp(start, "start"), as_timestamp(end, "end")
@@ -326,13 +336,17 @@ def savings(
         if len(a_rates)
         else 0.0
     )
-    t = tmec_25(
-        a,
-        shocked_rates,
-        None if sc.export_share else exports,
-        us_duty_rate=sc.us_duty_rate,
-        prosec=sc.prosec,
-    )
+    if tmec_lines is not None and not sc.tariff_shock and not sc.export_share:
+        when = pd.to_datetime(tmec_lines["export_date"])
+        t = tmec_lines.loc[(when >= start) & (when <= end)].reset_index(drop=True)
+    else:
+        t = tmec_25(
+            a,
+            shocked_rates,
+            None if sc.export_share else exports,
+            us_duty_rate=sc.us_duty_rate,
+            prosec=sc.prosec,
+        )
     tmec_payable = float(t["payable"].sum())
 
     compliance = sc.compliance_cost_per_year * years

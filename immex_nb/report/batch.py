@@ -165,6 +165,7 @@ def check_template_parameters(
 ) -> dict:
     """Declared parameters of ``template`` (``papermill.inspect_notebook``);
     raise :class:`ImmexError` if any of ``names`` is not among them."""
+    _import_jupyter()
     import papermill as pm
 
     path = Path(template)
@@ -310,6 +311,37 @@ SPARE_PRELOAD = (
     "immex_nb.report.render",
     "immex_nb.report.annex",
     "immex_nb.report.sections",
+    # what the first cell imports on its way (loading, validation, the annex, figures)
+    "nbformat",
+    "jinja2",
+    "pandera.pandas",
+    "xlsxwriter",
+    "immex_nb.load",
+    "immex_nb.run",
+    "immex_nb.kpis",
+    "immex_nb.savings",
+    "immex_nb.tmec",
+    "immex_nb.kinds",
+    "immex_nb.anexo30",
+    "immex_nb.figures",
+    "immex_nb.datastage.reader",
+    "immex_nb.datastage.compulsa",
+    "immex_nb.partition",
+    # pandera's validation backends (they pull in hypothesis) and plotly's
+    # renderers, templates and trace classes, imported on first use otherwise
+    "pandera.backends.pandas.register",
+    "pandera.strategies.pandas_strategies",
+    "plotly.io._renderers",
+    "plotly.io._templates",
+    "plotly.io._html",
+    "plotly.graph_objs._figure",
+    "plotly.graph_objs.layout._template",
+    "plotly.graph_objs.layout.template._data",
+    "plotly.graph_objs._bar",
+    "plotly.graph_objs._scatter",
+    "plotly.graph_objs._waterfall",
+    "plotly.graph_objs._heatmap",
+    "_plotly_utils.data_utils",
 )
 #: a spare kernel nobody took ends itself after this many seconds
 SPARE_IDLE_S = 120
@@ -356,6 +388,11 @@ def _start_spare(log_path: str) -> None:
         _discard_spare(old)
 
 
+def _have_spare() -> bool:
+    with _SPARE_LOCK:
+        return bool(_SPARE)
+
+
 def _take_spare(log_path: str) -> dict | None:
     with _SPARE_LOCK:
         spare = dict(_SPARE)
@@ -386,12 +423,12 @@ def _discard_spare(spare: dict | None = None) -> None:
         popen.stdin.close()
 
 
-def _kernel_manager_class(log_path: str, warm: bool = False):
+def _kernel_manager_class(log_path: str, warm: bool = False, warm_next: bool = True):
     """A jupyter_client kernel manager whose ``python3`` kernel is this
     interpreter started through :data:`_KERNEL_BOOT` — never a user-level
     kernel spec pointing at another Python — with its messages sent to
     ``log_path``.  ``warm``: take the spare kernel when there is one, and
-    start the next."""
+    (``warm_next``) start the next one for the report after this one."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
 
@@ -411,7 +448,7 @@ def _kernel_manager_class(log_path: str, warm: bool = False):
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             spare = _take_spare(log_path) if warm else None
-            if warm:
+            if warm and warm_next:
                 _start_spare(log_path)
             cwd = str(kw.get("cwd") or os.getcwd())
             popen = spare["popen"] if spare else None
@@ -451,12 +488,42 @@ def _prepare_process() -> None:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-    import jupyter_client  # noqa: F401
-    import nbconvert  # noqa: F401
-    import papermill  # noqa: F401
-    import plotly.offline  # noqa: F401
+    _import_jupyter()
 
     _PREPARED = True
+
+
+def _warm_html(lang: str) -> None:
+    """Import nbconvert and compile the report page's templates by exporting
+    an empty notebook: run in a thread while the kernel runs the report, so
+    the HTML export after it pays only for the report itself."""
+    try:
+        import nbformat
+
+        from immex_nb.report.render import notebook_to_html
+
+        notebook_to_html(nbformat.v4.new_notebook(), lang=lang)
+    except Exception:  # the real export says what is wrong
+        pass
+
+
+def _import_jupyter() -> None:
+    """Import papermill (nbformat → jsonschema) without ``rfc3987_syntax``:
+    jsonschema imports it only to check IRI formats nobody here asks for, and
+    it builds a grammar at import (≈1 s).  The module is hidden while
+    jsonschema's format checkers load, then visible again for anyone else."""
+    if "papermill" in sys.modules:
+        return
+    hide = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if hide:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import jupyter_client  # noqa: F401
+        import nbformat  # noqa: F401
+        import papermill  # noqa: F401
+    finally:
+        if hide and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
 
 
 def _one_line(text: object, limit: int = 400) -> str:
@@ -496,8 +563,11 @@ def _client_name(stage: Path, client: str) -> str:
 # --------------------------------------------------------------------------- one client-month
 
 
-def run_task(task: Task) -> TaskResult:
-    """Run one client-month into a staging folder, then swap it into place."""
+def run_task(task: Task, *, warm_next: bool = True) -> TaskResult:
+    """Run one client-month into a staging folder, then swap it into place.
+
+    ``warm_next``: start the next report's kernel while this one runs (off
+    for the last report of a serial batch: nobody would take it)."""
     _prepare_process()
     import papermill as pm
 
@@ -512,6 +582,10 @@ def run_task(task: Task) -> TaskResult:
     stage = client_out / f".{task.period}{_TMP_MARK}{uuid.uuid4().hex[:10]}"
     stage.mkdir()
     prev = str(Period.parse(task.period).previous)
+    warm = threading.Thread(
+        target=_warm_html, args=(task.language,), name="immex-nb-warm-html", daemon=True
+    )
+    warm.start()
     params = {
         "client": task.client,
         "period": task.period,
@@ -536,13 +610,18 @@ def run_task(task: Task) -> TaskResult:
                 request_save_on_cell_execute=False,
                 execution_timeout=CELL_TIMEOUT_S,
                 cwd=str(stage),
-                kernel_manager_class=_kernel_manager_class(task.kernel_log, warm=WARM_KERNELS),
+                # every output is on disk when the last cell returns: no graceful shutdown wait
+                shutdown_kernel="immediate",
+                kernel_manager_class=_kernel_manager_class(
+                    task.kernel_log, warm=WARM_KERNELS, warm_next=warm_next
+                ),
             )
         except Exception as exc:  # a failing cell, a dead kernel …
             status, reason = "failed", _execution_reason(exc)
         timings["notebook_s"] = round(time.perf_counter() - t0, 3)
         name = _client_name(stage, task.client)
         if status == "ok":
+            warm.join()
             t1 = time.perf_counter()
             try:
                 title = t("batch.html_title", task.language, name=name, period=task.period)
@@ -794,7 +873,13 @@ def run_batch(
     log_path = out_abs / LOG_NAME
     result = BatchResult(out=out_dir)
     firm_lang = firm_language(root)  # a bad firm.toml stops the batch up front
-    with lock_out(out_abs):
+    with lock_out(out_abs), contextlib.ExitStack() as spare:
+        log_path.unlink(missing_ok=True)
+        if WARM_KERNELS and not scheduler and min(workers or 1, len(names) * len(periods)) <= 1:
+            # a serial batch: the first report's kernel starts (and pays its
+            # imports) while this process imports papermill and reads the template
+            _start_spare(str(log_path))
+            spare.callback(_discard_spare)
         check_template_parameters(template_path)
         tasks = []
         for name in names:
@@ -824,7 +909,6 @@ def run_batch(
                 )
         for name in names:
             _clean_stale(out_abs / name)
-        log_path.unlink(missing_ok=True)
 
         n_workers = 1 if scheduler else max(1, min(workers or 1, len(tasks) or 1))
         where = f"Dask cluster {scheduler}" if scheduler else f"{n_workers} worker(s)"
@@ -882,13 +966,13 @@ def _execute_here(tasks: list[Task], progress: bool | None) -> list[TaskResult]:
     """One worker: the reports one after the other in this process (each in
     its own kernel)."""
     results: list[TaskResult] = []
-    if WARM_KERNELS and tasks:
+    if WARM_KERNELS and tasks and not _have_spare():
         _start_spare(tasks[0].kernel_log)  # warms while papermill reads the template
     try:
         with _bar(len(tasks), progress) as bar:
-            for task in tasks:
+            for i, task in enumerate(tasks):
                 try:
-                    r = run_task(task)
+                    r = run_task(task, warm_next=i + 1 < len(tasks))
                 except Exception as exc:  # outside the notebook: a full disk, …
                     r = _lost(task, "error: " + _execution_reason(exc))
                 results.append(r)

@@ -72,6 +72,8 @@ class ReportData:
     settings: object
     ledger: object
     current: Snapshot
+    #: the previous month's snapshot; its ``result.allocations`` is empty (see
+    #: :func:`build_report_data`): the report shows only the current month's
     previous: Snapshot
     kpis: dict  # flat, JSON-ready
     previous_kpis: dict
@@ -131,13 +133,49 @@ def snapshot(ledger, as_of: pd.Timestamp) -> Snapshot:
     return Snapshot(as_of, result, exp, aged, kpis)
 
 
+def release_memory() -> None:
+    """Free what is unreachable now and give the memory freed by a discharge
+    back to the system (glibc's ``malloc_trim``; elsewhere only the former).  The discharge's temporaries are
+    freed into the C heap, which keeps them: without this, the next
+    snapshot's own temporaries come on top and a big client's report peaks
+    hundreds of MB higher."""
+    import gc
+    import sys
+
+    gc.collect()  # frames caught in reference cycles are freed now, not at some later allocation
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        pass
+
+
+def _without_allocations(snap: Snapshot) -> Snapshot:
+    """``snap`` with an empty ``result.allocations`` (same columns): what the
+    report keeps of the previous month — balances, shortfalls, exposure,
+    ageing and KPIs; a big client's allocations are millions of rows."""
+    import dataclasses
+
+    r = snap.result
+    # a copy: a slice would keep the whole arrays alive
+    slim = dataclasses.replace(r, allocations=r.allocations.iloc[0:0].copy())
+    return dataclasses.replace(snap, result=slim)
+
+
 def _movements(snap: Snapshot, period: Period, ledger) -> pd.DataFrame:
     """What was regularised (A3) or changed regime (F4/F5) in the month, with
     the taxes paid with it (docs/rules/claves.md): discharged, not exposure."""
     from immex_nb.kinds import regularised_in
 
     r = snap.result
-    return regularised_in(r.allocations, period, r.balances, claves=getattr(ledger, "claves", None))
+    # only the month's exits (regularised_in keeps those, row by row, after
+    # copying what it is given): the same filter, before the copy
+    d = pd.to_datetime(r.allocations["export_date"])
+    month = r.allocations.loc[(d >= pd.Timestamp(period.start)) & (d <= pd.Timestamp(period.end))]
+    return regularised_in(month, period, r.balances, claves=getattr(ledger, "claves", None))
 
 
 def _af_split(balances: pd.DataFrame, exposure: pd.DataFrame) -> dict:
@@ -167,6 +205,18 @@ def _scenario(settings):
     return Scenario(prosec=settings.prosec, vat_certified=settings.vat_certified)
 
 
+def tmec_input(allocations: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``allocations`` that :func:`immex_nb.tmec.tmec_25`
+    reads (its output columns, the rate columns and ``export_clave``), without
+    a copy: ``tmec_25`` copies and joins what it is given, and a big client's
+    allocations are millions of rows of which it needs half the bytes.  Same
+    result as the whole frame (tests/report/test_speed.py)."""
+    from immex_nb.tmec import RATE_COLUMNS, TMEC_COLUMNS
+
+    wanted = {*TMEC_COLUMNS, *RATE_COLUMNS, "export_clave"}
+    return allocations[[c for c in allocations.columns if c in wanted]]
+
+
 def _month_kpis(ledger, snap: Snapshot, period: Period) -> tuple[dict, dict]:
     """Activity, savings and T-MEC KPIs of ``period`` + the frames behind them."""
     from immex_nb.savings import savings
@@ -180,10 +230,17 @@ def _month_kpis(ledger, snap: Snapshot, period: Period) -> tuple[dict, dict]:
     short = _in(r.shortfalls, "export_date", period)
     exports = ledger.exports.loc[pd.to_datetime(ledger.exports["date"]) <= end]
     sc = _scenario(ledger.settings)
-    month = savings(r, sc, start=start, end=end, exports=exports)
-    ytd = savings(r, sc, start=start.replace(month=1), end=end, exports=exports)
     # T-MEC 2.5 on every export up to the as-of date, as immex_nb.tmec computes it
-    tm = tmec_25(r.allocations, r.balances, exports, prosec=ledger.settings.prosec)
+    # (once: the month's and the year's savings take their rows from it)
+    tm = tmec_25(
+        tmec_input(r.allocations),
+        r.balances,
+        exports,
+        us_duty_rate=sc.us_duty_rate,
+        prosec=sc.prosec,
+    )
+    month = savings(r, sc, start=start, end=end, exports=exports, tmec_lines=tm)
+    ytd = savings(r, sc, start=start.replace(month=1), end=end, exports=exports, tmec_lines=tm)
     tsum = tmec_summary(tm, end)
     owed = tsum.loc[tsum["payable"] > 0] if len(tsum) else tsum
     overdue = owed.loc[owed["overdue"]] if len(owed) else owed
@@ -288,10 +345,15 @@ def build_report_data(
     ledger = load(folder)
     firm = read_firm(folder.parent)
     as_of, prev_as_of = pd.Timestamp(this.end), pd.Timestamp(prev.end)
-    cur = snapshot(ledger, as_of)
+    # the previous month first: once its figures are computed its allocations
+    # (every discharge up to that day) go, before the current month's are made
     old = snapshot(ledger, prev_as_of)
-    k_month, frames = _month_kpis(ledger, cur, this)
     k_prev, _ = _month_kpis(ledger, old, prev)
+    old = _without_allocations(old)
+    release_memory()
+    cur = snapshot(ledger, as_of)
+    release_memory()
+    k_month, frames = _month_kpis(ledger, cur, this)
     kpis = _jsonable({**cur.kpis, **k_month})
     prev_kpis = _jsonable({**old.kpis, **k_prev})
     s = ledger.settings

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
+from functools import lru_cache
 from pathlib import Path
 
 from immex_nb.text import DEFAULT_LANG
@@ -90,23 +92,51 @@ def _drop_stderr(nb) -> None:
 
 
 def notebook_to_html(
-    notebook: str | os.PathLike, title: str = "Report", lang: str | None = None
+    notebook: str | os.PathLike | dict, title: str = "Report", lang: str | None = None
 ) -> str:
     """HTML for the client: outputs and markdown only, plotly.js inlined once.
 
     ``<html lang=…>`` is ``lang``, else the ``language`` parameter papermill
     recorded in the executed notebook, else Spanish."""
     import nbformat
-    from nbconvert import HTMLExporter
     from plotly.offline import get_plotlyjs
 
-    nb = nbformat.read(os.fspath(notebook), as_version=4)
+    if isinstance(notebook, dict):  # a notebook already read (nbformat.NotebookNode)
+        nb = copy.deepcopy(notebook)
+    else:
+        nb = nbformat.read(os.fspath(notebook), as_version=4)
     _drop_stderr(nb)
     nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)  # report notebooks never depend on widgets
     params = nb.metadata.get("papermill", {}).get("parameters", {}) or {}
     lang = lang or str(params.get("language") or DEFAULT_LANG)
-    exporter = HTMLExporter(
+    resources = {
+        # plotly.js (4.7 MB) goes in after the export: nbconvert re-parses the
+        # whole page (BeautifulSoup) and a script's text passes through as is
+        "plotly_js": _PLOTLY_JS_MARK,
+        "report_css": (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
+    }
+    with _EXPORT_LOCK:  # a shared exporter: one export at a time per process
+        body, _ = _exporter(lang).from_notebook_node(nb, resources=resources)
+    head, mark, tail = body.partition(_PLOTLY_JS_MARK)
+    if not mark:
+        raise RuntimeError("report.html.j2 lost resources.plotly_js")
+    return head + get_plotlyjs() + tail
+
+
+_EXPORT_LOCK = threading.Lock()
+#: where plotly.js goes in the exported page (see :func:`notebook_to_html`)
+_PLOTLY_JS_MARK = "/* immex-nb: plotly.js */"
+
+
+@lru_cache(maxsize=4)
+def _exporter(lang: str):
+    """One HTML exporter per language and process: its jinja templates are
+    compiled once, not once per report (every call passes its own notebook
+    and resources)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
         language_code=lang,
         template_name="lab",
         template_file="report.html.j2",
@@ -116,9 +146,3 @@ def notebook_to_html(
         exclude_output_prompt=True,
         anchor_link_text="",
     )
-    resources = {
-        "plotly_js": get_plotlyjs(),
-        "report_css": (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"),
-    }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
