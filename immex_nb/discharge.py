@@ -53,9 +53,7 @@ from immex_nb.errors import ImmexError
 from immex_nb.schema import BOM, normalize_pedimento
 
 MICRO = 1_000_000  # quantity quantum: one micro-unit
-_DAY_BITS = (
-    20  # key = part_code << 20 | day offset (days since 1900 fit in 20 bits up to year 4770)
-)
+_DAY_BITS = 20  # days since 1900, +1 (a missing date is day -1), fit in 20 bits up to year 4770
 _EPOCH = np.datetime64("1900-01-01", "D")
 
 ALLOCATION_COLUMNS = [
@@ -179,6 +177,11 @@ def _lookup(table: pd.Index, values: pd.Series) -> np.ndarray:
         value_set=pa.array(table.to_numpy(dtype=object), type=as_text),
     )
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _part_day(part: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """One sortable int64 key per (part, day): part, then day (a missing date first)."""
+    return (part.astype(np.int64) << _DAY_BITS) | (day + 1)
 
 
 def _index_dtype(n: int):
@@ -471,7 +474,7 @@ def _discharge_block(
     ``pieces``; writes ``short`` and ``not_yet`` (the block's, in FIFO order)."""
     f_ev, f_part = c_ev[idx], c_part[idx]
     f_day = e_day[f_ev]
-    reach = np.searchsorted(lot_key, (f_part.astype(np.int64) << _DAY_BITS) | f_day, side="right")
+    reach = np.searchsorted(lot_key, _part_day(f_part, f_day), side="right")
     np.equal(lot_cum[reach], lot_cum[lot_lo[f_part]], out=not_yet)
     cand_cons, cand_lot = _directed_candidates(named, lot_day_sorted, f_ev, f_part, f_day)
     del f_ev, f_day
@@ -707,9 +710,10 @@ def discharge(
     lot_part = _lookup(part_codes, imports["part_number"])
     lot_day = _days(imports["date"])
     i_ped, i_ped_text = pd.factorize(imports["pedimento"].astype(str), sort=True)
-    lot_order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, lot_day, lot_part))
+    lot_key = _part_day(lot_part, lot_day)
+    lot_order = np.lexsort((imports["line"].to_numpy(dtype=np.int64), i_ped, lot_key))
+    lot_key = lot_key[lot_order]
     lot_qty = _micro(imports["quantity"].to_numpy(dtype="float64"), "import quantity")[lot_order]
-    lot_key = (lot_part[lot_order] << _DAY_BITS) | lot_day[lot_order]
     lot_cum = np.r_[0, np.cumsum(lot_qty)]  # lot i occupies [lot_cum[i], lot_cum[i+1])
 
     # ---- consumptions in allocation order: exports by (date, pedimento, line), then part name
