@@ -35,6 +35,13 @@ consumption.  Each round is the closed form above on the lots' current
 balances (an emptied lot is an empty interval), vectorised across all the
 parts that have that round — parts without directed exits have one round, the
 plain closed form.  Still int64 micro-units throughout: exact.
+
+Scale (docs/rules/discharge.md §how it is computed): the BOM is exploded once
+per exported part and stretch of validity, not per export line; FIFO order is
+one stable (radix) sort by part; the parts are worked a block at a time and
+the allocations table is filled a block of rows at a time into columns
+allocated once, so temporaries stay about a block in size whatever the
+client's size.
 """
 
 from __future__ import annotations
