@@ -338,7 +338,11 @@ def _block_end(data: bytes, start: int) -> int:
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: whichever of ``,`` ``;`` TAB occurs most
     (outside quotes); comma when none does."""
-    header = _first_line(text)
+    return _line_delimiter(_first_line(text))
+
+
+def _line_delimiter(header: str) -> str:
+    """The delimiter of a header line (see :func:`sniff_delimiter`)."""
     counts = {d: 0 for d in DELIMITERS}
     quoted = False
     for ch in header:
@@ -350,14 +354,17 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _first_line(text: str) -> str:
+def _first_line(text: str | bytes) -> str:
     """The first line of ``text`` (as ``str.splitlines`` splits it) that is not
     blank, or ``""``; looks at a growing prefix rather than splitting a whole
-    big file."""
+    big file.  ``text`` may also be valid UTF-8 bytes, decoded a prefix at a time."""
     size = 1 << 16
     while True:
         whole = size >= len(text)
-        lines = text[:size].splitlines()
+        prefix = text[:size]
+        if isinstance(prefix, bytes):  # a character cut at the end falls in the cut line
+            prefix = prefix.decode("utf-8", errors="ignore")
+        lines = prefix.splitlines()
         # the prefix's last line may be cut short, unless the prefix is the text
         complete = lines if whole else lines[:-1]
         line = next((line for line in complete if line.strip()), None)
@@ -384,22 +391,53 @@ def _read_csv_frame(path: Path) -> _CsvText:
         data = path.read_bytes()
     except OSError as exc:
         raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    text, fallback = decode_text(data, path.name)
-    delimiter = sniff_delimiter(text)
-    if fallback == 0:
-        utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    utf8 = _valid_utf8(data)
+    text: str | None = None
+    if utf8 is not None:  # the common case: no need to decode the whole file
+        fallback = 0
+        header = _first_line(utf8)
     else:
-        utf8 = text.encode("utf-8")
-    frame = _arrow_csv(utf8, delimiter, _first_line(text).count(delimiter) + 1)
+        text, fallback = decode_text(data, path.name)
+        if fallback == 0:
+            utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+        else:
+            utf8 = text.encode("utf-8")
+        header = _first_line(text)
+    delimiter = _line_delimiter(header)
+    frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1)
     if frame is None:
         frame = _pandas_csv(utf8, delimiter)
     unclosed: dict[int, int] = {}
     if frame is None:  # the fast readers refused the file: the csv module, line-aware
+        if text is None:
+            text = utf8.decode("utf-8")
         records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
-    elif len(frame) != _physical_lines(utf8):  # some quoted cell holds a line break
+    elif b'"' in utf8 and len(frame) != _physical_lines(utf8):
+        # some quoted cell holds a line break (without a quote, no record spans lines)
         frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+def _valid_utf8(data: bytes) -> bytes | None:
+    """``data`` without its BOM when it is UTF-8 throughout and holds no NUL byte
+    (checked by pyarrow without decoding the whole file into a ``str``);
+    ``None`` otherwise (:func:`decode_text` then decides, line by line)."""
+    import pyarrow as pa
+
+    if b"\x00" in data:
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if data.isascii():
+        return data
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        whole.cast(pa.large_string())  # validates the UTF-8
+    except pa.ArrowInvalid:
+        return None
+    return data
 
 
 def _lines(text: str) -> list[str]:
@@ -480,7 +518,9 @@ def _physical_lines(data: bytes) -> int:
     end a line; a last line without an end counts)."""
     if not data:
         return 0
-    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    ends = data.count(b"\n")
+    if b"\r" in data:
+        ends += data.count(b"\r") - data.count(b"\r\n")
     return ends + (data[-1:] not in (b"\n", b"\r"))
 
 
@@ -636,7 +676,9 @@ def _within_field_limit(columns) -> bool:
     limit = csv.field_size_limit()
     for column in columns:
         array = column if isinstance(column, pa.ChunkedArray) else pa.array(column)
-        if len(array) and (pc.max(pc.utf8_length(array)).as_py() or 0) > limit:
+        if not len(array) or (pc.max(pc.binary_length(array)).as_py() or 0) <= limit:
+            continue  # no cell has more bytes, so none has more characters
+        if (pc.max(pc.utf8_length(array)).as_py() or 0) > limit:
             return False
     return True
 
@@ -678,8 +720,78 @@ def _records_frame(records: list[list[str]]) -> pd.DataFrame:
 
 
 def _strip(column: pd.Series) -> pd.Series:
-    """``str.strip()`` of every cell, done on the whole column."""
-    return column.astype("str").str.strip(WHITESPACE)
+    """``str.strip()`` of every cell, done on the whole column; only the cells
+    that may begin or end with whitespace (:func:`_may_need_strip`) are
+    stripped, the others are kept as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = text_array(column)
+    maybe = _may_need_strip(array)
+    if not maybe.any():
+        return pd.Series(array, index=column.index, dtype="str", copy=False)
+    whole = array.combine_chunks()
+    stripped = pc.utf8_trim(whole.filter(pa.array(maybe)), WHITESPACE)
+    whole = pc.replace_with_mask(whole, pa.array(maybe), stripped)
+    return pd.Series(whole, index=column.index, dtype="str", copy=False)
+
+
+def text_array(column: pd.Series):
+    """The pyarrow ``large_string`` chunks behind a text column (no copy when
+    the column is pandas' ``str`` dtype, as every column read here is)."""
+    import pyarrow as pa
+
+    array = pa.array(column.astype("str").array)
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    return array
+
+
+def byte_lengths(column) -> np.ndarray:
+    """The length in bytes of every cell of a text column (a missing value: 0)."""
+    import pyarrow.compute as pc
+
+    array = column if not isinstance(column, pd.Series) else text_array(column)
+    if not len(array):
+        return np.zeros(0, dtype=np.int64)
+    lengths = pc.fill_null(pc.binary_length(array), 0)
+    return lengths.to_numpy().astype(np.int64, copy=False)
+
+
+def _byte_table(position: int) -> np.ndarray:
+    """Which bytes can be the first (``0``) or last (``-1``) byte of the UTF-8
+    form of a :data:`WHITESPACE` character."""
+    table = np.zeros(256, dtype=bool)
+    for ch in WHITESPACE:
+        table[ch.encode("utf-8")[position]] = True
+    return table
+
+
+_FIRST_BYTES = _byte_table(0)
+_LAST_BYTES = _byte_table(-1)
+
+
+def _may_need_strip(array) -> np.ndarray:
+    """Per cell, whether its first or last byte could belong to a whitespace
+    character (a superset of the cells ``str.strip()`` changes), read from the
+    arrays' buffers without touching the other bytes."""
+    parts = []
+    for chunk in array.chunks:
+        _, offsets, data = chunk.buffers()
+        n = len(chunk)
+        if data is None or n == 0:
+            parts.append(np.zeros(n, dtype=bool))
+            continue
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        codes = np.frombuffer(data, dtype=np.uint8)
+        starts, stops = ends[:-1], ends[1:]
+        filled = stops > starts
+        maybe = np.zeros(n, dtype=bool)
+        maybe[filled] = _FIRST_BYTES[codes[starts[filled]]] | _LAST_BYTES[codes[stops[filled] - 1]]
+        parts.append(maybe)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _to_raw_table(
@@ -698,9 +810,10 @@ def _to_raw_table(
     reports formatted but empty rows at the end).
     """
     stripped = [_strip(frame[c]) for c in frame.columns]
+    lengths = [byte_lengths(column) for column in stripped]
     filled = np.zeros(len(frame), dtype=bool)
-    for column in stripped:
-        filled |= (column != "").to_numpy(dtype=bool)
+    for length in lengths:
+        filled |= length > 0
     if not filled.any():
         raise ImmexError(f"{source.label}: the table is empty (no header row)")
     first = int(np.argmax(filled))
@@ -710,11 +823,11 @@ def _to_raw_table(
         header.pop()
     width = len(header)
     rows = pd.Index(np.arange(first + 2, last + 2, dtype=np.int64), name="row")
-    body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped]
-    cells = pd.DataFrame(dict(enumerate(body[:width])), index=rows)
+    body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped[:width]]
+    cells = pd.DataFrame(dict(enumerate(body)), index=rows, copy=False)
     used = np.zeros(len(rows), dtype=np.int64)
-    for position, column in enumerate(body[width:], start=width + 1):
-        used[(column != "").to_numpy(dtype=bool)] = position
+    for position, length in enumerate(lengths[width:], start=width + 1):
+        used[length[first + 1 : last + 1] > 0] = position
     beyond = used > 0
     overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
     open_quotes = {k + 1: v for k, v in (unclosed or {}).items() if first < k <= last}
