@@ -404,7 +404,8 @@ def _read_csv_frame(path: Path) -> _CsvText:
             utf8 = text.encode("utf-8")
         header = _first_line(text)
     delimiter = _line_delimiter(header)
-    frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1)
+    quoted = b'"' in utf8  # else no cell can hold a line break
+    frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
     if frame is None:
         frame = _pandas_csv(utf8, delimiter)
     unclosed: dict[int, int] = {}
@@ -413,8 +414,7 @@ def _read_csv_frame(path: Path) -> _CsvText:
             text = utf8.decode("utf-8")
         records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
-    elif b'"' in utf8 and len(frame) != _physical_lines(utf8):
-        # some quoted cell holds a line break (without a quote, no record spans lines)
+    elif quoted and len(frame) != _physical_lines(utf8):  # a quoted cell holds a line break
         frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
 
@@ -601,35 +601,44 @@ def _read_alone(line: str, delimiter: str) -> list[str]:
         return [body]
 
 
-def _arrow_csv(data: bytes, delimiter: str, n_fields: int) -> pd.DataFrame | None:
+#: bytes per block pyarrow's CSV reader splits at once (and per chunk of its columns)
+CSV_BLOCK = 4 << 20
+
+
+def _arrow_csv(
+    data: bytes, delimiter: str, n_fields: int, quoted: bool = True
+) -> pd.DataFrame | None:
     """Split with pyarrow when every record has the first record's number of
     cells (else ``None``).  ``n_fields`` is a guess at that number (the
     delimiters of the header line); a file whose first record has more cells
-    (a quoted line break in the header) gives ``None`` too."""
+    (a quoted line break in the header) gives ``None`` too.  ``quoted``: the
+    file holds a quote, so a cell may hold a line break (without one pyarrow
+    splits the file into blocks faster)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=CSV_BLOCK),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
                 double_quote=True,
                 escape_char=False,
-                newlines_in_values=True,
+                newlines_in_values=quoted,
                 ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(n_fields)},
+                # pandas keeps text as large_string: read it so, not cast afterwards
+                column_types={f"f{i}": pa.large_string() for i in range(n_fields)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowException, ValueError):
         return None
-    if any(not pa.types.is_string(t) for t in table.schema.types):
+    if any(not (pa.types.is_string(t) or pa.types.is_large_string(t)) for t in table.schema.types):
         return None
     if len(data) > csv.field_size_limit() and not _within_field_limit(table.columns):
         return None
@@ -749,15 +758,24 @@ def text_array(column: pd.Series):
     return array
 
 
-def byte_lengths(column) -> np.ndarray:
-    """The length in bytes of every cell of a text column (a missing value: 0)."""
-    import pyarrow.compute as pc
-
+def blank_cells(column) -> np.ndarray:
+    """Which cells of a text column (a ``str`` Series or its pyarrow array)
+    are empty (or missing), read from the offsets without new arrays of
+    lengths."""
     array = column if not isinstance(column, pd.Series) else text_array(column)
-    if not len(array):
-        return np.zeros(0, dtype=np.int64)
-    lengths = pc.fill_null(pc.binary_length(array), 0)
-    return lengths.to_numpy().astype(np.int64, copy=False)
+    parts = []
+    for chunk in array.chunks:
+        n = len(chunk)
+        offsets = chunk.buffers()[1]
+        if offsets is None or n == 0:
+            parts.append(np.ones(n, dtype=bool))
+            continue
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        blank = ends[1:] == ends[:-1]
+        if chunk.null_count:
+            blank |= chunk.is_null().to_numpy(zero_copy_only=False)
+        parts.append(blank)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _byte_table(position: int) -> np.ndarray:
@@ -776,21 +794,20 @@ _LAST_BYTES = _byte_table(-1)
 def _may_need_strip(array) -> np.ndarray:
     """Per cell, whether its first or last byte could belong to a whitespace
     character (a superset of the cells ``str.strip()`` changes), read from the
-    arrays' buffers without touching the other bytes."""
+    arrays' buffers without touching the other bytes.  An empty cell is
+    judged by its neighbours' bytes: at worst it is stripped for nothing."""
     parts = []
     for chunk in array.chunks:
         _, offsets, data = chunk.buffers()
         n = len(chunk)
-        if data is None or n == 0:
+        if data is None or n == 0 or not data.size:
             parts.append(np.zeros(n, dtype=bool))
             continue
         ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
         codes = np.frombuffer(data, dtype=np.uint8)
-        starts, stops = ends[:-1], ends[1:]
-        filled = stops > starts
-        maybe = np.zeros(n, dtype=bool)
-        maybe[filled] = _FIRST_BYTES[codes[starts[filled]]] | _LAST_BYTES[codes[stops[filled] - 1]]
-        parts.append(maybe)
+        first = codes[np.minimum(ends[:-1], len(codes) - 1)]
+        last = codes[ends[1:] - 1]  # an empty first cell at 0 reads the last byte: no harm
+        parts.append(_FIRST_BYTES[first] | _LAST_BYTES[last])
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
@@ -810,10 +827,10 @@ def _to_raw_table(
     reports formatted but empty rows at the end).
     """
     stripped = [_strip(frame[c]) for c in frame.columns]
-    lengths = [byte_lengths(column) for column in stripped]
+    blanks = [blank_cells(column) for column in stripped]
     filled = np.zeros(len(frame), dtype=bool)
-    for length in lengths:
-        filled |= length > 0
+    for blank in blanks:
+        filled |= ~blank
     if not filled.any():
         raise ImmexError(f"{source.label}: the table is empty (no header row)")
     first = int(np.argmax(filled))
@@ -826,8 +843,8 @@ def _to_raw_table(
     body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped[:width]]
     cells = pd.DataFrame(dict(enumerate(body)), index=rows, copy=False)
     used = np.zeros(len(rows), dtype=np.int64)
-    for position, length in enumerate(lengths[width:], start=width + 1):
-        used[length[first + 1 : last + 1] > 0] = position
+    for position, blank in enumerate(blanks[width:], start=width + 1):
+        used[~blank[first + 1 : last + 1]] = position
     beyond = used > 0
     overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
     open_quotes = {k + 1: v for k, v in (unclosed or {}).items() if first < k <= last}
