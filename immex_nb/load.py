@@ -451,7 +451,10 @@ def parse_column(
     (dates, pedimentos, yes/no) is parsed a distinct text at a time and spread
     to the rows; one that hardly does (quantities, values) cell by cell.
     """
-    if column.kind not in ("str",) and _repeats(text):
+    if column.kind == "pedimento" and _all_canonical_pedimentos(text):
+        # the usual file: every cell already "YY AA PPPP NNNNNNN", its own value
+        return pd.Series(text.array, index=text.index, name=column.name, copy=False)
+    if column.kind != "str" and _repeats(text):
         codes, distinct = _factorize(text)
         values, failed, reasons = _parse_texts(distinct, column, decimal_comma)
         values, failed, reasons = values.take(codes), failed[codes], reasons[codes]
@@ -726,6 +729,31 @@ def _to_float(texts: pd.Series) -> np.ndarray:
         return np.empty(0, dtype=np.float64)
     array = pc.cast(pa.array(texts, type=pa.string()), pa.float64())
     return array.to_numpy(zero_copy_only=False)
+
+
+#: per byte of a canonical pedimento ``YY AA PPPP NNNNNNN``: a space (else a digit)
+_PEDIMENTO_SPACES = np.array([c == " " for c in "00 00 0000 0000000"])
+
+
+def _all_canonical_pedimentos(text: pd.Series) -> bool:
+    """Whether every cell of the column is a pedimento in its canonical form
+    (what :func:`_fast_pedimento` settles as itself), read from the bytes."""
+    width = len(_PEDIMENTO_SPACES)
+    for chunk in text_array(text).chunks:
+        _, offsets, data = chunk.buffers()
+        n = len(chunk)
+        if not n:
+            continue
+        if data is None or chunk.null_count:
+            return False
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        if ends[-1] - ends[0] != width * n or not (np.diff(ends) == width).all():
+            return False
+        cells = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]].reshape(n, width)
+        digit = (cells >= ord("0")) & (cells <= ord("9"))
+        if not ((digit != _PEDIMENTO_SPACES) & ((cells == ord(" ")) == _PEDIMENTO_SPACES)).all():
+            return False
+    return True
 
 
 def _fast_pedimento(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:

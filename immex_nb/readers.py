@@ -405,9 +405,13 @@ def _read_csv_frame(path: Path) -> _CsvText:
         header = _first_line(text)
     delimiter = _line_delimiter(header)
     quoted = b'"' in utf8  # else no cell can hold a line break
-    frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
-    if frame is None:
-        frame = _pandas_csv(utf8, delimiter)
+    frame = None
+    # an odd number of quotes: one may open and never close, which the fast
+    # readers do not read as the csv module does (nor notice)
+    if not (quoted and utf8.count(b'"') % 2):
+        frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
+        if frame is None:
+            frame = _pandas_csv(utf8, delimiter)
     unclosed: dict[int, int] = {}
     if frame is None:  # the fast readers refused the file: the csv module, line-aware
         if text is None:
@@ -824,7 +828,8 @@ def _to_raw_table(
     ``k + 1``), one column per cell position.  Rows before the header that are
     completely empty are skipped (the header is the first non-empty row);
     empty rows after the last data row are not rows at all (Excel often
-    reports formatted but empty rows at the end).
+    reports formatted but empty rows at the end) — unless a quote opens there
+    and never closes (``unclosed``): that line is a row, to be rejected.
     """
     stripped = [_strip(frame[c]) for c in frame.columns]
     blanks = [blank_cells(column) for column in stripped]
@@ -835,6 +840,8 @@ def _to_raw_table(
         raise ImmexError(f"{source.label}: the table is empty (no header row)")
     first = int(np.argmax(filled))
     last = len(filled) - 1 - int(np.argmax(filled[::-1]))
+    # a line whose quote never closes is a row to reject, even when it reads blank
+    last = max([last, *(k for k in (unclosed or {}) if first < k < len(filled))])
     header = [column.iat[first] for column in stripped]
     while header and not header[-1]:  # trailing delimiters / unused Excel columns
         header.pop()
