@@ -406,9 +406,7 @@ def _read_csv_frame(path: Path) -> _CsvText:
     delimiter = _line_delimiter(header)
     quoted = b'"' in utf8  # else no cell can hold a line break
     frame = None
-    # an odd number of quotes: one may open and never close, which the fast
-    # readers do not read as the csv module does (nor notice)
-    if not (quoted and utf8.count(b'"') % 2):
+    if not (quoted and _may_end_inside_a_quote(utf8, delimiter)):
         frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
         if frame is None:
             frame = _pandas_csv(utf8, delimiter)
@@ -421,6 +419,18 @@ def _read_csv_frame(path: Path) -> _CsvText:
     elif quoted and len(frame) != _physical_lines(utf8):  # a quoted cell holds a line break
         frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+def _may_end_inside_a_quote(data: bytes, delimiter: str) -> bool:
+    """Whether a quote may open a cell and never close before the file ends,
+    which the fast readers do not read as the csv module does (nor notice):
+    some cell opens with a quote and the file holds an odd number of quotes.
+    (A file whose only quotes stand inside cells, as in ``Tubo 1/2"``, or
+    whose quotes pair up, as Excel writes them, is read fast.)"""
+    opens = data.startswith(b'"') or any(
+        f'{before}"'.encode() in data for before in (delimiter, "\n", "\r")
+    )
+    return opens and data.count(b'"') % 2 == 1
 
 
 def _valid_utf8(data: bytes) -> bytes | None:

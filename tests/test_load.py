@@ -1284,3 +1284,30 @@ def test_a_workbook_named_after_a_table_with_other_table_sheets_is_not_guessed(t
     wb.save(tmp_path / "imports.xlsx")
     with pytest.raises(ImmexError, match="required file missing: imports.csv"):
         load(tmp_path)
+
+
+def test_inch_marks_inside_cells_are_text(tmp_path, write_client):
+    """A quote inside a cell (``Tubo 1/2"``) is part of its text, however many
+    there are, beside cells that open with a quote."""
+    header = ",".join(IMPORT_ROW)
+    rows = [
+        ",".join({**IMPORT_ROW, "line": "1", "part_number": 'Tubo 1/2"'}.values()),
+        ",".join({**IMPORT_ROW, "line": "2", "part_number": '"P, 2"'}.values()),
+    ]
+    ledger = load(write_client(tmp_path, imports="\n".join([header, *rows]) + "\n"))
+    assert ledger.rejects.empty, ledger.rejects.to_string()
+    assert ledger.imports["part_number"].tolist() == ['Tubo 1/2"', "P, 2"]
+
+
+def test_a_quote_left_open_on_the_last_line_is_a_rejected_row(tmp_path, write_client):
+    """The last line opens a quote and the file ends: that line is read on its
+    own and rejected, even though it holds nothing else (found by
+    test_csv_reading_agrees_with_the_csv_module)."""
+    header = ",".join(IMPORT_ROW)
+    text = header + "\n" + ",".join(IMPORT_ROW.values()) + '\n"\r,\n'
+    ledger = load(write_client(tmp_path, imports=text))
+    assert len(ledger.imports) == 1
+    assert set(ledger.rejects["row"]) == {3}  # the quote, and a row with nothing else
+    assert ledger.rejects["reason"].str.contains("never closes").any()
+    summary = ledger.summary().set_index("table").loc["imports"]
+    assert summary["read"] == summary["loaded"] + summary["rejected"]
