@@ -457,14 +457,17 @@ def parse_column(
     if column.kind != "str" and _repeats(text):
         codes, distinct = _factorize(text)
         values, failed, reasons = _parse_texts(distinct, column, decimal_comma)
-        values, failed, reasons = values.take(codes), failed[codes], reasons[codes]
+        why = np.full(len(distinct), None, dtype=object)
+        why[failed] = reasons
+        values, failed = values.take(codes), failed[codes]
+        reasons = why[codes[failed]]
     else:
         positional = text.reset_index(drop=True)
         values, failed, reasons = _parse_texts(positional, column, decimal_comma)
-    if failed.any():
+    if len(reasons):
         at = np.flatnonzero(failed)
         problems.add_many(
-            text.index[at], column.name, reasons[at], text.iloc[at].to_numpy(dtype=object)
+            text.index[at], column.name, reasons, text.iloc[at].to_numpy(dtype=object)
         )
     return pd.Series(values, index=text.index, name=column.name, copy=False)
 
@@ -515,16 +518,19 @@ def _parse_texts(
     texts: pd.Series, column: Column, decimal_comma: bool
 ) -> tuple[object, np.ndarray, np.ndarray]:
     """The value of each text (``texts`` has a 0…n−1 index) as an array of the
-    column's working dtype, which texts failed and the reason of each failure."""
+    column's working dtype, which texts failed, and the reason of each failure
+    (in the order of the texts)."""
     values, settled = FAST_PARSERS[column.kind](texts, decimal_comma)
     failed = np.zeros(len(texts), dtype=bool)
-    reasons = np.full(len(texts), None, dtype=object)
+    bad_at: list[np.ndarray] = []  # positions of failures, and their reasons
+    bad_why: list[np.ndarray] = []
     blank = blank_cells(texts)  # never settled: parse_cell's, all at once
     if blank.any():
         empty = parse_cell("", column, decimal_comma)
         at = np.flatnonzero(blank)
         if isinstance(empty, _Invalid):
-            failed[at], reasons[at] = True, empty.reason
+            bad_at.append(at)
+            bad_why.append(np.full(len(at), empty.reason, dtype=object))
         elif empty is not None:
             values.iloc[at] = _typed_array([empty], column.kind).take(np.zeros(len(at), np.intp))
     rest = np.flatnonzero(~settled & ~blank)
@@ -533,17 +539,21 @@ def _parse_texts(
         parsed = [parse_cell(t, column, decimal_comma) for t in distinct]
         invalid = np.array([isinstance(p, _Invalid) for p in parsed], dtype=bool)
         bad = invalid[codes]
-        failed[rest[bad]] = True
         why = np.array(
             [p.reason if isinstance(p, _Invalid) else None for p in parsed], dtype=object
         )
-        reasons[rest[bad]] = why[codes[bad]]
+        bad_at.append(rest[bad])
+        bad_why.append(why[codes[bad]])
         good = [p for p in parsed if not isinstance(p, _Invalid)]
         if good:
             position = np.cumsum(~invalid) - 1  # of each valid distinct text among the good
             fine = ~bad
             values.iloc[rest[fine]] = _typed_array(good, column.kind).take(position[codes[fine]])
-    return values.array, failed, reasons
+    if not bad_at:
+        return values.array, failed, np.empty(0, dtype=object)
+    at = np.concatenate(bad_at)
+    failed[at] = True
+    return values.array, failed, np.concatenate(bad_why)[np.argsort(at, kind="stable")]
 
 
 def _typed_array(values: list, kind: str):
@@ -809,11 +819,6 @@ def _fast_float(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.nd
     return pd.Series(values, index=texts.index), settled
 
 
-#: the bytes of a column of plain decimals (``1500.5``, ``7``, ``.5``)
-_DECIMAL_BYTES = np.zeros(256, dtype=bool)
-_DECIMAL_BYTES[list(b"0123456789.")] = True
-
-
 def _plain_decimals(texts: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     """The common case of :func:`_fast_float` without a regular expression: a
     column whose cells hold only digits and points, every one that is not blank
@@ -830,8 +835,11 @@ def _plain_decimals(texts: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
         if data is None or not len(chunk):
             continue
         ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
-        if not _DECIMAL_BYTES[np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]].all():
-            return None
+        used = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]
+        if not used.size:
+            continue
+        if used.min() < ord(".") or used.max() > ord("9") or (used == ord("/")).any():
+            return None  # a byte besides the digits and the point
     filled = ~blank_cells(array)
     cells = array if filled.all() else array.filter(pa.array(filled))
     try:
@@ -983,10 +991,11 @@ def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Cla
     # a few distinct claves: each is normalised and judged once
     codes, distinct = _factorize_any(typed["clave"])
     normal = normalize_claves(distinct, side)
-    typed["clave"] = pd.Series(normal.array.take(codes), index=typed.index)
-    why = claves.reasons(normal, side).to_numpy(dtype=object)[codes]
-    bad = pd.notna(why)
-    problems.add_many(typed.index[bad], "clave", why[bad].tolist())
+    if not normal.equals(distinct):  # else every clave is already as the table keys it
+        typed["clave"] = pd.Series(normal.array.take(codes), index=typed.index)
+    why = claves.reasons(normal, side).to_numpy(dtype=object)
+    bad = pd.notna(why)[codes]
+    problems.add_many(typed.index[bad], "clave", why[codes[bad]].tolist())
     if side != "exports" or "import_line" not in problems.text.columns:
         return
     parsed = typed["import_line"].notna().to_numpy(dtype=bool)  # unparseable: already a reject
@@ -1046,14 +1055,38 @@ def check_duplicates(typed: pd.DataFrame, table: Table, problems: Problems) -> N
 
 def _any_repeated_key(typed: pd.DataFrame, key_columns: list[str]) -> bool:
     """Whether two rows with every key column parsed share a key: each key
-    column as codes of its distinct values, combined into one integer per row."""
+    column as codes of its distinct values (:func:`_key_codes`), combined into
+    one integer per row.  A file in key order (the usual one) shows it at once:
+    the integers only grow."""
     combined = np.zeros(len(typed), dtype=np.int64)
     parsed = np.ones(len(typed), dtype=bool)
+    bound = 1
     for name in key_columns:
-        codes, distinct = pd.factorize(typed[name])  # a missing value: -1
+        codes, size = _key_codes(typed[name])
+        bound *= size + 1
+        if bound >= 2**62:  # too many combinations for one integer
+            return bool(typed[key_columns].dropna().duplicated().any())
         parsed &= codes >= 0
-        combined = combined * (len(distinct) + 1) + codes
-    return bool(pd.Series(combined[parsed]).duplicated().any())
+        combined = combined * (size + 1) + codes
+    keys = combined[parsed]
+    if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+        return False
+    return bool(pd.Series(keys).duplicated().any())
+
+
+def _key_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """The same code for the same value (0 … size − 1; a missing value −1), and size."""
+    missing = column.isna().to_numpy(dtype=bool)
+    if column.dtype == "str" and not missing.any():
+        codes, distinct = _factorize(column)
+        return codes.astype(np.int64, copy=False), len(distinct)
+    if column.dtype.kind in "iu" and len(column) and not missing.any():
+        numbers = column.to_numpy(dtype=np.int64)
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low < 2**31:
+            return numbers - low, high - low + 1
+    codes, distinct = pd.factorize(column)
+    return codes.astype(np.int64, copy=False), len(distinct)
 
 
 # ---------------------------------------------------------------------------

@@ -387,16 +387,16 @@ def _read_csv_frame(path: Path) -> _CsvText:
     """The CSV's records as text columns ``0 … n − 1`` (short records padded
     with ``""``), whether it is a semicolon CSV (decimal comma), the lines
     with a quote that never closes, and the lines decoded as Windows-1252."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    data = _read_file(path)
+    if not isinstance(data, bytes) and data[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8:
+        data = data[:]  # as bytes, to drop the BOM
     utf8 = _valid_utf8(data)
     text: str | None = None
     if utf8 is not None:  # the common case: no need to decode the whole file
         fallback = 0
         header = _first_line(utf8)
     else:
+        data = data if isinstance(data, bytes) else data[:]
         text, fallback = decode_text(data, path.name)
         if fallback == 0:
             utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
@@ -404,7 +404,7 @@ def _read_csv_frame(path: Path) -> _CsvText:
             utf8 = text.encode("utf-8")
         header = _first_line(text)
     delimiter = _line_delimiter(header)
-    quoted = b'"' in utf8  # else no cell can hold a line break
+    quoted = utf8.find(b'"') >= 0  # else no cell can hold a line break
     frame = None
     if not (quoted and _may_end_inside_a_quote(utf8, delimiter)):
         frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
@@ -413,12 +413,50 @@ def _read_csv_frame(path: Path) -> _CsvText:
     unclosed: dict[int, int] = {}
     if frame is None:  # the fast readers refused the file: the csv module, line-aware
         if text is None:
-            text = utf8.decode("utf-8")
+            text = utf8[:].decode("utf-8")
         records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
     elif quoted and len(frame) != _physical_lines(utf8):  # a quoted cell holds a line break
         frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+#: files at least this big are memory-mapped rather than read into memory
+MAP_BYTES = 1 << 20
+
+
+def _read_file(path: Path):
+    """The file's bytes: ``bytes``, or for a big file a read-only memory map
+    (no copy of the file, no fresh memory to fault in).  Both slice to
+    ``bytes`` and offer ``find``; :func:`_count` counts in either."""
+    import mmap
+
+    try:
+        with path.open("rb") as fh:
+            if path.stat().st_size >= MAP_BYTES:
+                try:
+                    return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):
+                    pass  # not mappable: read it
+            return fh.read()
+    except OSError as exc:
+        raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _count(data, pattern: bytes) -> int:
+    """``data.count(pattern)`` for ``bytes`` or a memory map (a pattern of one
+    or two bytes), a block at a time."""
+    if isinstance(data, bytes):
+        return data.count(pattern)
+    codes = np.frombuffer(data, dtype=np.uint8)
+    step, total = 1 << 23, 0
+    for start in range(0, len(codes), step):
+        block = codes[start : start + step + len(pattern) - 1]
+        hit = block == pattern[0]
+        if len(pattern) == 2:
+            hit = hit[:-1] & (block[1:] == pattern[1])
+        total += int(np.count_nonzero(hit))
+    return total
 
 
 def _may_end_inside_a_quote(data: bytes, delimiter: str) -> bool:
@@ -427,10 +465,10 @@ def _may_end_inside_a_quote(data: bytes, delimiter: str) -> bool:
     some cell opens with a quote and the file holds an odd number of quotes.
     (A file whose only quotes stand inside cells, as in ``Tubo 1/2"``, or
     whose quotes pair up, as Excel writes them, is read fast.)"""
-    opens = data.startswith(b'"') or any(
-        f'{before}"'.encode() in data for before in (delimiter, "\n", "\r")
+    opens = data[:1] == b'"' or any(
+        data.find(f'{before}"'.encode()) >= 0 for before in (delimiter, "\n", "\r")
     )
-    return opens and data.count(b'"') % 2 == 1
+    return opens and _count(data, b'"') % 2 == 1
 
 
 def _valid_utf8(data: bytes) -> bytes | None:
@@ -439,11 +477,11 @@ def _valid_utf8(data: bytes) -> bytes | None:
     ``None`` otherwise (:func:`decode_text` then decides, line by line)."""
     import pyarrow as pa
 
-    if b"\x00" in data:
+    if data.find(b"\x00") >= 0:
         return None
-    if data.startswith(codecs.BOM_UTF8):
+    if data[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8:
         data = data[len(codecs.BOM_UTF8) :]
-    if data.isascii():
+    if isinstance(data, bytes) and data.isascii():
         return data
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
@@ -470,7 +508,7 @@ def _check_line_breaks(
 
     breaks = np.zeros(len(frame), dtype=np.int64)  # line breaks inside each record
     missing = _physical_lines(utf8) - len(frame)  # lines not starting a record
-    has_cr = b"\r" in utf8
+    has_cr = utf8.find(b"\r") >= 0
     for column in frame.columns:
         if breaks.sum() >= missing:
             break  # every such line is found: no other cell holds a break
@@ -515,7 +553,7 @@ def _check_line_breaks(
 def _line_ends(data: bytes) -> np.ndarray:
     """The byte offset just after each physical line (its end included)."""
     codes = np.frombuffer(data, dtype=np.uint8)
-    if data.count(b"\r") == data.count(b"\r\n"):  # no lone CR: lines end at LF
+    if _count(data, b"\r") == _count(data, b"\r\n"):  # no lone CR: lines end at LF
         offsets = np.flatnonzero(codes == 10) + 1
     else:
         ends = codes == 10
@@ -532,9 +570,9 @@ def _physical_lines(data: bytes) -> int:
     end a line; a last line without an end counts)."""
     if not data:
         return 0
-    ends = data.count(b"\n")
-    if b"\r" in data:
-        ends += data.count(b"\r") - data.count(b"\r\n")
+    ends = _count(data, b"\n")
+    if data.find(b"\r") >= 0:
+        ends += _count(data, b"\r") - _count(data, b"\r\n")
     return ends + (data[-1:] not in (b"\n", b"\r"))
 
 
@@ -617,6 +655,9 @@ def _read_alone(line: str, delimiter: str) -> list[str]:
 
 #: bytes per block pyarrow's CSV reader splits at once (and per chunk of its columns)
 CSV_BLOCK = 4 << 20
+#: one thread: on a shared 2-core machine pyarrow's thread pool costs more (in system
+#: time) than it gains
+CSV_THREADS = False
 
 
 def _arrow_csv(
@@ -634,7 +675,9 @@ def _arrow_csv(
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=CSV_BLOCK),
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True, block_size=CSV_BLOCK, use_threads=CSV_THREADS
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
@@ -819,6 +862,10 @@ def _may_need_strip(array) -> np.ndarray:
             continue
         ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
         codes = np.frombuffer(data, dtype=np.uint8)
+        used = codes[ends[0] : ends[-1]]
+        if not used.size or (used.min() > ord(" ") and used.max() < 0x80):
+            parts.append(np.zeros(n, dtype=bool))  # no space, no control, no multibyte
+            continue
         first = codes[np.minimum(ends[:-1], len(codes) - 1)]
         last = codes[ends[1:] - 1]  # an empty first cell at 0 reads the last byte: no harm
         parts.append(_FIRST_BYTES[first] | _LAST_BYTES[last])
