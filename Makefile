@@ -29,6 +29,7 @@ test: install
 
 ## speed of load and discharge on a big synthetic client (figures, not pass/fail)
 bench: install
+	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_discharge.py
 	$(BIN)/python bench/bench_annex.py
 	$(BIN)/python bench/bench_report.py
