@@ -29,6 +29,7 @@ test: install
 
 ## speed of load, discharge and exposure on big synthetic clients (figures, not pass/fail)
 bench: install
+	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_discharge.py
 	$(BIN)/python bench/bench_exposure.py
 	$(BIN)/python bench/bench_annex.py

@@ -31,17 +31,20 @@ so ``read`` 4 = ``loaded`` 1 + ``rejected`` 3 (row 5 counts once).
 The steps, one function each: find and read the files as text
 (:mod:`immex_nb.readers`), match headers, reject empty rows, values beyond
 the header and lines whose quote never closes, parse cells
-(missing or unparseable values), check values (pandera: quantity > 0,
-values ≥ 0, quantities within what the discharge can count, …), check BOM
-validity ranges, check duplicate keys, and keep the rows without problems
-with their canonical dtypes.  A file that cannot be used
+(missing or unparseable values), check values (:func:`value_checks`:
+quantity > 0, values ≥ 0, quantities within what the discharge can count,
+…), check BOM validity ranges, check duplicate keys, and keep the rows
+without problems with their canonical dtypes.  A file that cannot be used
 at all raises :class:`~immex_nb.errors.ImmexError`.
 
-Every step works on whole columns, so that a client with 300 000 import lines
-loads in about a second: each distinct text of a column is parsed once, the
-plain forms (``2024-03-05``, ``05/03/2024``, ``1500.5``, ``24 47 3420
-4001234``) all at once and any other text by the one-cell parser
-(:func:`parse_cell`), whose results and messages the plain forms share.
+Every step works on whole columns, as vector operations over the pyarrow
+text the reader gives, so that a client with a million import lines loads in
+a few seconds (``bench/bench_load.py``): the plain forms (``2024-03-05``,
+``05/03/2024``, ``1500.5``, ``24 47 3420 4001234``) are parsed all at once
+and any other text by the one-cell parser (:func:`parse_cell`), once per
+distinct text, whose results and messages the plain forms share.  A column
+that repeats its texts (dates, pedimentos) is parsed a distinct text at a
+time; rules are numpy masks over whole columns.
 """
 
 from __future__ import annotations
@@ -58,7 +61,15 @@ import pandas as pd
 
 from immex_nb.claves import SIDES, Claves, default_claves, normalize_claves
 from immex_nb.errors import ImmexError
-from immex_nb.readers import RawTable, Source, find_sources, list_files, read_raw
+from immex_nb.readers import (
+    RawTable,
+    Source,
+    blank_cells,
+    find_sources,
+    list_files,
+    read_raw,
+    text_array,
+)
 from immex_nb.schema import (
     MATERIAL_TYPES,
     REJECT_COLUMNS,
@@ -218,7 +229,7 @@ def load_table(
     reject_empty_rows(text, problems)
     reject_overflow(raw, problems)
     reject_unclosed_quotes(raw, mapping, problems)
-    filled = text[~problems.flagged(text.index)]
+    filled = _without_flagged(text, problems)
     typed = parse_cells(filled, table, raw.decimal_comma, problems)
     check_values(typed, table, problems)
     if table.name == "bom":
@@ -227,8 +238,14 @@ def load_table(
         check_claves(typed, table.name, problems, claves or default_claves())
     if table.key:
         check_duplicates(typed, table, problems)
-    kept = typed[~problems.flagged(typed.index)]
+    kept = _without_flagged(typed, problems)
     return finalize(kept, table), problems.frame(table)
+
+
+def _without_flagged(frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """The rows of ``frame`` without a problem (``frame`` itself when none has one)."""
+    flagged = problems.flagged(frame.index)
+    return frame[~flagged] if flagged.any() else frame
 
 
 def match_headers(raw: RawTable, table: Table) -> dict[int, str]:
@@ -357,7 +374,7 @@ def reject_empty_rows(text: pd.DataFrame, problems: Problems) -> None:
     """A row whose every cell is empty is listed, never silently skipped."""
     empty = np.ones(len(text), dtype=bool)
     for name in text.columns:
-        empty &= (text[name] == "").to_numpy(dtype=bool)
+        empty &= blank_cells(text[name])
     rows = text.index[empty]
     problems.add_many(rows, "", EMPTY_ROW, values=[""] * len(rows))
 
@@ -420,41 +437,123 @@ def parse_cells(
     for name in text.columns:
         if name not in typed:
             typed[name] = text[name]
-    return pd.DataFrame(typed, index=text.index)
+    return pd.DataFrame(typed, index=text.index, copy=False)
 
 
 def parse_column(
     text: pd.Series, column: Column, decimal_comma: bool, problems: Problems
 ) -> pd.Series:
-    """Parse each distinct value once, then spread to the rows; record the failures.
+    """Parse a column and record its failures.
 
-    The distinct values in the plain forms of :data:`FAST_PARSERS` are parsed
-    all at once; the others (and the blanks) one by one by :func:`parse_cell`,
-    which the plain forms agree with.
+    The texts in the plain forms of :data:`FAST_PARSERS` are parsed all at
+    once; the others (and the blanks) by :func:`parse_cell`, once per distinct
+    text, which the plain forms agree with.  A column that repeats its texts
+    (dates, pedimentos, yes/no) is parsed a distinct text at a time and spread
+    to the rows; one that hardly does (quantities, values) cell by cell.
     """
-    codes, distinct = pd.factorize(text)
-    distinct = pd.Series(distinct, dtype="str")
-    values, settled = FAST_PARSERS[column.kind](distinct, decimal_comma)
-    failed = np.zeros(len(distinct), dtype=bool)
-    reasons = np.empty(len(distinct), dtype=object)
-    rest = np.flatnonzero(~settled)
+    if column.kind == "pedimento" and _all_canonical_pedimentos(text):
+        # the usual file: every cell already "YY AA PPPP NNNNNNN", its own value
+        return pd.Series(text.array, index=text.index, name=column.name, copy=False)
+    if column.kind != "str" and _repeats(text):
+        codes, distinct = _factorize(text)
+        values, failed, reasons = _parse_texts(distinct, column, decimal_comma)
+        why = np.full(len(distinct), None, dtype=object)
+        why[failed] = reasons
+        values, failed = values.take(codes), failed[codes]
+        reasons = why[codes[failed]]
+    else:
+        positional = text.reset_index(drop=True)
+        values, failed, reasons = _parse_texts(positional, column, decimal_comma)
+    if len(reasons):
+        at = np.flatnonzero(failed)
+        problems.add_many(
+            text.index[at], column.name, reasons, text.iloc[at].to_numpy(dtype=object)
+        )
+    return pd.Series(values, index=text.index, name=column.name, copy=False)
+
+
+#: a column is parsed a distinct text at a time when its first
+#: :data:`REPEAT_SAMPLE` cells hold at most this share of distinct texts
+REPEAT_SHARE = 0.25
+REPEAT_SAMPLE = 20_000
+
+
+def _repeats(text: pd.Series) -> bool:
+    """Whether the column repeats its texts enough to parse each distinct text once."""
+    import pyarrow.compute as pc
+
+    if len(text) <= REPEAT_SAMPLE:
+        return True
+    sample = text_array(text).slice(0, REPEAT_SAMPLE)
+    return pc.count_distinct(sample).as_py() <= REPEAT_SHARE * REPEAT_SAMPLE
+
+
+def _factorize(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each cell's position among the distinct texts, and the distinct texts
+    (in order of first appearance, with a fresh 0…k−1 index)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(text_array(text))
+    chunks = encoded.chunks
+    if not chunks:
+        return np.zeros(0, dtype=np.intp), pd.Series([], dtype="str")
+    # pyarrow gives every chunk the one dictionary of the whole column
+    if any(not c.dictionary.equals(chunks[0].dictionary) for c in chunks[1:]):
+        chunks = encoded.unify_dictionaries().chunks
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return codes.astype(np.intp, copy=False), pd.Series(chunks[0].dictionary, dtype="str")
+
+
+def _factorize_any(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """:func:`_factorize` for a text column that may hold missing values
+    (one more distinct value, last)."""
+    missing = column.isna().to_numpy(dtype=bool)
+    if not missing.any():
+        return _factorize(column)
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    return codes, pd.Series(distinct, dtype="str")
+
+
+def _parse_texts(
+    texts: pd.Series, column: Column, decimal_comma: bool
+) -> tuple[object, np.ndarray, np.ndarray]:
+    """The value of each text (``texts`` has a 0…n−1 index) as an array of the
+    column's working dtype, which texts failed, and the reason of each failure
+    (in the order of the texts)."""
+    values, settled = FAST_PARSERS[column.kind](texts, decimal_comma)
+    failed = np.zeros(len(texts), dtype=bool)
+    bad_at: list[np.ndarray] = []  # positions of failures, and their reasons
+    bad_why: list[np.ndarray] = []
+    blank = blank_cells(texts)  # never settled: parse_cell's, all at once
+    if blank.any():
+        empty = parse_cell("", column, decimal_comma)
+        at = np.flatnonzero(blank)
+        if isinstance(empty, _Invalid):
+            bad_at.append(at)
+            bad_why.append(np.full(len(at), empty.reason, dtype=object))
+        elif empty is not None:
+            values.iloc[at] = _typed_array([empty], column.kind).take(np.zeros(len(at), np.intp))
+    rest = np.flatnonzero(~settled & ~blank)
     if len(rest):
-        parsed = [parse_cell(distinct.iat[i], column, decimal_comma) for i in rest]
+        codes, distinct = pd.factorize(texts.iloc[rest])
+        parsed = [parse_cell(t, column, decimal_comma) for t in distinct]
         invalid = np.array([isinstance(p, _Invalid) for p in parsed], dtype=bool)
-        failed[rest[invalid]] = True
-        reasons[rest[invalid]] = [p.reason for p in parsed if isinstance(p, _Invalid)]
+        bad = invalid[codes]
+        why = np.array(
+            [p.reason if isinstance(p, _Invalid) else None for p in parsed], dtype=object
+        )
+        bad_at.append(rest[bad])
+        bad_why.append(why[codes[bad]])
         good = [p for p in parsed if not isinstance(p, _Invalid)]
         if good:
-            values.iloc[rest[~invalid]] = _typed_array(good, column.kind)
-    bad_rows = failed[codes]
-    if bad_rows.any():
-        problems.add_many(
-            text.index[bad_rows],
-            column.name,
-            reasons[codes[bad_rows]],
-            distinct.to_numpy(dtype=object)[codes[bad_rows]],
-        )
-    return pd.Series(values.array.take(codes), index=text.index, name=column.name)
+            position = np.cumsum(~invalid) - 1  # of each valid distinct text among the good
+            fine = ~bad
+            values.iloc[rest[fine]] = _typed_array(good, column.kind).take(position[codes[fine]])
+    if not bad_at:
+        return values.array, failed, np.empty(0, dtype=object)
+    at = np.concatenate(bad_at)
+    failed[at] = True
+    return values.array, failed, np.concatenate(bad_why)[np.argsort(at, kind="stable")]
 
 
 def _typed_array(values: list, kind: str):
@@ -642,6 +741,31 @@ def _to_float(texts: pd.Series) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
+#: per byte of a canonical pedimento ``YY AA PPPP NNNNNNN``: a space (else a digit)
+_PEDIMENTO_SPACES = np.array([c == " " for c in "00 00 0000 0000000"])
+
+
+def _all_canonical_pedimentos(text: pd.Series) -> bool:
+    """Whether every cell of the column is a pedimento in its canonical form
+    (what :func:`_fast_pedimento` settles as itself), read from the bytes."""
+    width = len(_PEDIMENTO_SPACES)
+    for chunk in text_array(text).chunks:
+        _, offsets, data = chunk.buffers()
+        n = len(chunk)
+        if not n:
+            continue
+        if data is None or chunk.null_count:
+            return False
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        if ends[-1] - ends[0] != width * n or not (np.diff(ends) == width).all():
+            return False
+        cells = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]].reshape(n, width)
+        digit = (cells >= ord("0")) & (cells <= ord("9"))
+        if not ((digit != _PEDIMENTO_SPACES) & ((cells == ord(" ")) == _PEDIMENTO_SPACES)).all():
+            return False
+    return True
+
+
 def _fast_pedimento(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
     canonical = _fullmatch(texts, r"[0-9]{2} [0-9]{2} [0-9]{4} [0-9]{7}")
     packed = _fullmatch(texts, r"[0-9]{15}")
@@ -682,6 +806,9 @@ def _fast_int(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndar
 
 
 def _fast_float(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
+    plain = _plain_decimals(texts)
+    if plain is not None:
+        return plain
     settled = _fullmatch(texts, r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
     values = np.full(len(texts), np.nan)
     values[settled] = _to_float(texts[settled])
@@ -690,6 +817,38 @@ def _fast_float(texts: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.nd
         values[comma] = _to_float(texts[comma].str.replace(",", ".", regex=False))
         settled = settled | comma
     return pd.Series(values, index=texts.index), settled
+
+
+def _plain_decimals(texts: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """The common case of :func:`_fast_float` without a regular expression: a
+    column whose cells hold only digits and points, every one that is not blank
+    read by pyarrow's cast.  For such texts the cast succeeds exactly when the
+    text is a plain decimal (at least one digit, at most one point), so a
+    column that holds any other text (``1.2.3``, ``.``) gives ``None`` and is
+    read the general way.  Blanks are left to :func:`parse_cell`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = text_array(texts)
+    for chunk in array.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or not len(chunk):
+            continue
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        used = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]
+        if not used.size:
+            continue
+        if used.min() < ord(".") or used.max() > ord("9") or (used == ord("/")).any():
+            return None  # a byte besides the digits and the point
+    filled = ~blank_cells(array)
+    cells = array if filled.all() else array.filter(pa.array(filled))
+    try:
+        numbers = pc.cast(cells, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    values = np.full(len(texts), np.nan)
+    values[filled] = numbers.to_numpy()
+    return pd.Series(values, index=texts.index), filled
 
 
 #: ISO, then day-first dates (the two forms :func:`parse_date_text` reads most)
@@ -748,30 +907,29 @@ QUANTITY_RANGES = {"quantity": (1e-6, 1e12), "qty_per": (1e-6, 1e6)}
 DUTY_RATES = ("igi_rate", "prosec_rate")
 
 
-def value_schema(table: Table):
-    """pandera schema for the value rules of ``table``: the signs (quantity > 0,
-    values ≥ 0 …) and the range of the quantities (:data:`QUANTITY_RANGES`)."""
-    import pandera.pandas as pa
-
-    columns = {}
-    for c in table.columns:
-        checks = []
-        if c.positive:
-            checks.append(pa.Check(lambda s: s > 0, name="positive"))
-        if c.non_negative:
-            checks.append(pa.Check(lambda s: s >= 0, name="non_negative"))
-        if c.kind == "float" and c.name not in QUANTITY_RANGES:  # "1e400" reads as inf
-            checks.append(pa.Check(lambda s: ~np.isinf(s), name="finite"))
-        if c.name in DUTY_RATES:  # 15 for 15 %: a common slip that multiplies duties by 100
-            checks.append(pa.Check(lambda s: ~(s > 1), name="percentage"))
-        if c.name in QUANTITY_RANGES:
-            low, high = QUANTITY_RANGES[c.name]
-            # a value ≤ 0 already fails "positive" (one reason per cell); NaN passes
-            checks.append(pa.Check(lambda s, low=low: ~((s > 0) & (s < low)), name="too_small"))
-            checks.append(pa.Check(lambda s, high=high: ~(s > high), name="too_large"))
-        if checks:
-            columns[c.name] = pa.Column(checks=checks, nullable=True, required=False)
-    return pa.DataFrameSchema(columns, name=table.name)
+def value_checks(column: Column) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
+    """The value rules of ``column``, in the order they are checked: each a
+    name (a key of :data:`CHECK_REASONS`) and a test giving, for an array of
+    the column's numbers, which pass — the signs (quantity > 0, values ≥ 0 …),
+    finite numbers, rates as fractions, and the range of the quantities
+    (:data:`QUANTITY_RANGES`).  A missing value (NaN) is never tested."""
+    checks: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = []
+    if column.kind not in ("int", "float"):
+        return checks
+    if column.positive:
+        checks.append(("positive", lambda s: s > 0))
+    if column.non_negative:
+        checks.append(("non_negative", lambda s: s >= 0))
+    if column.kind == "float" and column.name not in QUANTITY_RANGES:  # "1e400" reads as inf
+        checks.append(("finite", lambda s: ~np.isinf(s)))
+    if column.name in DUTY_RATES:  # 15 for 15 %: a common slip that multiplies duties by 100
+        checks.append(("percentage", lambda s: ~(s > 1)))
+    if column.name in QUANTITY_RANGES:
+        low, high = QUANTITY_RANGES[column.name]
+        # a value ≤ 0 already fails "positive" (one reason per cell)
+        checks.append(("too_small", lambda s, low=low: ~((s > 0) & (s < low))))
+        checks.append(("too_large", lambda s, high=high: ~(s > high)))
+    return checks
 
 
 CHECK_REASONS = {
@@ -802,20 +960,23 @@ def _check_reason(check: str, column: str, value: str) -> str:
 
 
 def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
-    """Run the pandera schema lazily and turn its failure cases into problems."""
-    import pandera.pandas as pa
-
-    numeric = typed[[c.name for c in table.columns if c.kind in ("int", "float")]]
-    numeric = numeric.astype("float64")  # missing → NaN
-    try:
-        value_schema(table).validate(numeric, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        for (column, check), group in cases.groupby(["column", "check"], sort=False):
-            rows = group["index"].astype("int64").to_numpy()
-            values = problems.text[column].loc[rows].tolist()
-            reasons = [_check_reason(check, str(column), v) for v in values]
-            problems.add_many(rows, str(column), reasons, values)
+    """Test every number against its column's :func:`value_checks`, a whole
+    column at a time, and turn each failure into a problem."""
+    for column in table.columns:
+        checks = value_checks(column)
+        if not checks:
+            continue
+        numbers = typed[column.name].to_numpy(dtype="float64", na_value=np.nan)
+        present = ~np.isnan(numbers)
+        for check, passes in checks:
+            with np.errstate(invalid="ignore"):
+                failing = present & ~passes(numbers)
+            if not failing.any():
+                continue
+            rows = typed.index[failing]
+            values = problems.text[column.name].loc[rows].tolist()
+            reasons = [_check_reason(check, column.name, v) for v in values]
+            problems.add_many(rows, column.name, reasons, values)
 
 
 def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Claves) -> None:
@@ -827,10 +988,14 @@ def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Cla
     exports, ``import_line`` is a line number ≥ 1 (blank or 0: no line named,
     the way the loaded frame holds it) and needs ``import_pedimento``.
     """
-    typed["clave"] = normalize_claves(typed["clave"], side)
-    reasons = claves.reasons(typed["clave"], side)
-    bad = reasons.notna().to_numpy(dtype=bool)
-    problems.add_many(typed.index[bad], "clave", reasons[bad].tolist())
+    # a few distinct claves: each is normalised and judged once
+    codes, distinct = _factorize_any(typed["clave"])
+    normal = normalize_claves(distinct, side)
+    if not normal.equals(distinct):  # else every clave is already as the table keys it
+        typed["clave"] = pd.Series(normal.array.take(codes), index=typed.index)
+    why = claves.reasons(normal, side).to_numpy(dtype=object)
+    bad = pd.notna(why)[codes]
+    problems.add_many(typed.index[bad], "clave", why[codes[bad]].tolist())
     if side != "exports" or "import_line" not in problems.text.columns:
         return
     parsed = typed["import_line"].notna().to_numpy(dtype=bool)  # unparseable: already a reject
@@ -869,11 +1034,11 @@ def check_validity_ranges(typed: pd.DataFrame, problems: Problems) -> None:
 def check_duplicates(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
     """Every repeat of a key after its first row is rejected, naming that row."""
     key_columns = list(table.key)
+    if not _any_repeated_key(typed, key_columns):
+        return
     keys = typed[key_columns]
     keys = keys[keys.notna().all(axis=1).to_numpy(dtype=bool)]  # unparsed keys are skipped
     repeat = keys.duplicated(keep="first").to_numpy(dtype=bool)
-    if not repeat.any():
-        return
     group = keys.groupby(key_columns, sort=False).ngroup().to_numpy()
     _, first = np.unique(group, return_index=True)  # position of each key's first row
     rows = keys.index.to_numpy()
@@ -888,6 +1053,42 @@ def check_duplicates(typed: pd.DataFrame, table: Table, problems: Problems) -> N
     problems.add_many(rows[repeat], key_columns[-1], reasons)
 
 
+def _any_repeated_key(typed: pd.DataFrame, key_columns: list[str]) -> bool:
+    """Whether two rows with every key column parsed share a key: each key
+    column as codes of its distinct values (:func:`_key_codes`), combined into
+    one integer per row.  A file in key order (the usual one) shows it at once:
+    the integers only grow."""
+    combined = np.zeros(len(typed), dtype=np.int64)
+    parsed = np.ones(len(typed), dtype=bool)
+    bound = 1
+    for name in key_columns:
+        codes, size = _key_codes(typed[name])
+        bound *= size + 1
+        if bound >= 2**62:  # too many combinations for one integer
+            return bool(typed[key_columns].dropna().duplicated().any())
+        parsed &= codes >= 0
+        combined = combined * (size + 1) + codes
+    keys = combined[parsed]
+    if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+        return False
+    return bool(pd.Series(keys).duplicated().any())
+
+
+def _key_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """The same code for the same value (0 … size − 1; a missing value −1), and size."""
+    missing = column.isna().to_numpy(dtype=bool)
+    if column.dtype == "str" and not missing.any():
+        codes, distinct = _factorize(column)
+        return codes.astype(np.int64, copy=False), len(distinct)
+    if column.dtype.kind in "iu" and len(column) and not missing.any():
+        numbers = column.to_numpy(dtype=np.int64)
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low < 2**31:
+            return numbers - low, high - low + 1
+    codes, distinct = pd.factorize(column)
+    return codes.astype(np.int64, copy=False), len(distinct)
+
+
 # ---------------------------------------------------------------------------
 # the loaded frame
 
@@ -898,7 +1099,7 @@ def finalize(kept: pd.DataFrame, table: Table) -> pd.DataFrame:
     for name in kept.columns:
         if name not in out:
             out[name] = kept[name].astype("str")
-    frame = pd.DataFrame(out, index=kept.index).reset_index(drop=True)
+    frame = pd.DataFrame(out, index=kept.index, copy=False).reset_index(drop=True)
     if frame.empty:
         frame = frame.astype({c.name: DTYPES[c.kind] for c in table.columns})
     return frame

@@ -20,7 +20,12 @@ CSV reader, which yields the same records as Python's :mod:`csv` module for a
 file whose records all have as many cells as the first; a file with shorter
 records (a blank line) goes through pandas' C reader, and anything either
 refuses (longer records, an unterminated quote, a huge cell) through
-:mod:`csv` itself, as a small file would.
+:mod:`csv` itself, as a small file would.  A big file is memory-mapped, not
+copied; a UTF-8 file is checked as UTF-8 by pyarrow without being decoded;
+and the cells come back as pyarrow text that later steps work on a whole
+column at a time (:func:`text_array`, :func:`blank_cells`; only cells whose
+first or last byte could be whitespace are stripped) — so that a client
+with a million import lines reads in about a second (``bench/bench_load.py``).
 
 Two faults of hand-edited files are read line by line (docs/rules/validation.md):
 
@@ -338,7 +343,11 @@ def _block_end(data: bytes, start: int) -> int:
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: whichever of ``,`` ``;`` TAB occurs most
     (outside quotes); comma when none does."""
-    header = _first_line(text)
+    return _line_delimiter(_first_line(text))
+
+
+def _line_delimiter(header: str) -> str:
+    """The delimiter of a header line (see :func:`sniff_delimiter`)."""
     counts = {d: 0 for d in DELIMITERS}
     quoted = False
     for ch in header:
@@ -350,14 +359,17 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _first_line(text: str) -> str:
+def _first_line(text: str | bytes) -> str:
     """The first line of ``text`` (as ``str.splitlines`` splits it) that is not
     blank, or ``""``; looks at a growing prefix rather than splitting a whole
-    big file."""
+    big file.  ``text`` may also be valid UTF-8 bytes, decoded a prefix at a time."""
     size = 1 << 16
     while True:
         whole = size >= len(text)
-        lines = text[:size].splitlines()
+        prefix = text[:size]
+        if isinstance(prefix, bytes):  # a character cut at the end falls in the cut line
+            prefix = prefix.decode("utf-8", errors="ignore")
+        lines = prefix.splitlines()
         # the prefix's last line may be cut short, unless the prefix is the text
         complete = lines if whole else lines[:-1]
         line = next((line for line in complete if line.strip()), None)
@@ -380,26 +392,109 @@ def _read_csv_frame(path: Path) -> _CsvText:
     """The CSV's records as text columns ``0 … n − 1`` (short records padded
     with ``""``), whether it is a semicolon CSV (decimal comma), the lines
     with a quote that never closes, and the lines decoded as Windows-1252."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    text, fallback = decode_text(data, path.name)
-    delimiter = sniff_delimiter(text)
-    if fallback == 0:
-        utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    data = _read_file(path)
+    if not isinstance(data, bytes) and data[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8:
+        data = data[:]  # as bytes, to drop the BOM
+    utf8 = _valid_utf8(data)
+    text: str | None = None
+    if utf8 is not None:  # the common case: no need to decode the whole file
+        fallback = 0
+        header = _first_line(utf8)
     else:
-        utf8 = text.encode("utf-8")
-    frame = _arrow_csv(utf8, delimiter, _first_line(text).count(delimiter) + 1)
-    if frame is None:
-        frame = _pandas_csv(utf8, delimiter)
+        data = data if isinstance(data, bytes) else data[:]
+        text, fallback = decode_text(data, path.name)
+        if fallback == 0:
+            utf8 = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+        else:
+            utf8 = text.encode("utf-8")
+        header = _first_line(text)
+    delimiter = _line_delimiter(header)
+    quoted = utf8.find(b'"') >= 0  # else no cell can hold a line break
+    frame = None
+    if not (quoted and _may_end_inside_a_quote(utf8, delimiter)):
+        frame = _arrow_csv(utf8, delimiter, header.count(delimiter) + 1, quoted)
+        if frame is None:
+            frame = _pandas_csv(utf8, delimiter)
     unclosed: dict[int, int] = {}
     if frame is None:  # the fast readers refused the file: the csv module, line-aware
+        if text is None:
+            text = utf8[:].decode("utf-8")
         records, unclosed = split_records(_lines(text), delimiter, path.name)
         frame = _records_frame(records)
-    elif len(frame) != _physical_lines(utf8):  # some quoted cell holds a line break
+    elif quoted and len(frame) != _physical_lines(utf8):  # a quoted cell holds a line break
         frame, unclosed = _check_line_breaks(frame, utf8, delimiter, path.name)
     return _CsvText(frame, delimiter == ";", unclosed, fallback)
+
+
+#: files at least this big are memory-mapped rather than read into memory
+MAP_BYTES = 1 << 20
+
+
+def _read_file(path: Path):
+    """The file's bytes: ``bytes``, or for a big file a read-only memory map
+    (no copy of the file, no fresh memory to fault in).  Both slice to
+    ``bytes`` and offer ``find``; :func:`_count` counts in either."""
+    import mmap
+
+    try:
+        with path.open("rb") as fh:
+            if path.stat().st_size >= MAP_BYTES:
+                try:
+                    return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):
+                    pass  # not mappable: read it
+            return fh.read()
+    except OSError as exc:
+        raise ImmexError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _count(data, pattern: bytes) -> int:
+    """``data.count(pattern)`` for ``bytes`` or a memory map (a pattern of one
+    or two bytes), a block at a time."""
+    if isinstance(data, bytes):
+        return data.count(pattern)
+    codes = np.frombuffer(data, dtype=np.uint8)
+    step, total = 1 << 23, 0
+    for start in range(0, len(codes), step):
+        block = codes[start : start + step + len(pattern) - 1]
+        hit = block == pattern[0]
+        if len(pattern) == 2:
+            hit = hit[:-1] & (block[1:] == pattern[1])
+        total += int(np.count_nonzero(hit))
+    return total
+
+
+def _may_end_inside_a_quote(data: bytes, delimiter: str) -> bool:
+    """Whether a quote may open a cell and never close before the file ends,
+    which the fast readers do not read as the csv module does (nor notice):
+    some cell opens with a quote and the file holds an odd number of quotes.
+    (A file whose only quotes stand inside cells, as in ``Tubo 1/2"``, or
+    whose quotes pair up, as Excel writes them, is read fast.)"""
+    opens = data[:1] == b'"' or any(
+        data.find(f'{before}"'.encode()) >= 0 for before in (delimiter, "\n", "\r")
+    )
+    return opens and _count(data, b'"') % 2 == 1
+
+
+def _valid_utf8(data: bytes) -> bytes | None:
+    """``data`` without its BOM when it is UTF-8 throughout and holds no NUL byte
+    (checked by pyarrow without decoding the whole file into a ``str``);
+    ``None`` otherwise (:func:`decode_text` then decides, line by line)."""
+    import pyarrow as pa
+
+    if data.find(b"\x00") >= 0:
+        return None
+    if data[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8:
+        data = data[len(codecs.BOM_UTF8) :]
+    if isinstance(data, bytes) and data.isascii():
+        return data
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        whole.cast(pa.large_string())  # validates the UTF-8
+    except pa.ArrowInvalid:
+        return None
+    return data
 
 
 def _lines(text: str) -> list[str]:
@@ -418,7 +513,7 @@ def _check_line_breaks(
 
     breaks = np.zeros(len(frame), dtype=np.int64)  # line breaks inside each record
     missing = _physical_lines(utf8) - len(frame)  # lines not starting a record
-    has_cr = b"\r" in utf8
+    has_cr = utf8.find(b"\r") >= 0
     for column in frame.columns:
         if breaks.sum() >= missing:
             break  # every such line is found: no other cell holds a break
@@ -463,7 +558,7 @@ def _check_line_breaks(
 def _line_ends(data: bytes) -> np.ndarray:
     """The byte offset just after each physical line (its end included)."""
     codes = np.frombuffer(data, dtype=np.uint8)
-    if data.count(b"\r") == data.count(b"\r\n"):  # no lone CR: lines end at LF
+    if _count(data, b"\r") == _count(data, b"\r\n"):  # no lone CR: lines end at LF
         offsets = np.flatnonzero(codes == 10) + 1
     else:
         ends = codes == 10
@@ -480,7 +575,9 @@ def _physical_lines(data: bytes) -> int:
     end a line; a last line without an end counts)."""
     if not data:
         return 0
-    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    ends = _count(data, b"\n")
+    if data.find(b"\r") >= 0:
+        ends += _count(data, b"\r") - _count(data, b"\r\n")
     return ends + (data[-1:] not in (b"\n", b"\r"))
 
 
@@ -561,35 +658,49 @@ def _read_alone(line: str, delimiter: str) -> list[str]:
         return [body]
 
 
-def _arrow_csv(data: bytes, delimiter: str, n_fields: int) -> pd.DataFrame | None:
+#: bytes per block pyarrow's CSV reader splits at once (and per chunk of its columns)
+CSV_BLOCK = 4 << 20
+#: one thread: on a shared 2-core machine pyarrow's thread pool costs more (in system
+#: time) than it gains
+CSV_THREADS = False
+
+
+def _arrow_csv(
+    data: bytes, delimiter: str, n_fields: int, quoted: bool = True
+) -> pd.DataFrame | None:
     """Split with pyarrow when every record has the first record's number of
     cells (else ``None``).  ``n_fields`` is a guess at that number (the
     delimiters of the header line); a file whose first record has more cells
-    (a quoted line break in the header) gives ``None`` too."""
+    (a quoted line break in the header) gives ``None`` too.  ``quoted``: the
+    file holds a quote, so a cell may hold a line break (without one pyarrow
+    splits the file into blocks faster)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            read_options=pacsv.ReadOptions(
+                autogenerate_column_names=True, block_size=CSV_BLOCK, use_threads=CSV_THREADS
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
                 double_quote=True,
                 escape_char=False,
-                newlines_in_values=True,
+                newlines_in_values=quoted,
                 ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(n_fields)},
+                # pandas keeps text as large_string: read it so, not cast afterwards
+                column_types={f"f{i}": pa.large_string() for i in range(n_fields)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowException, ValueError):
         return None
-    if any(not pa.types.is_string(t) for t in table.schema.types):
+    if any(not (pa.types.is_string(t) or pa.types.is_large_string(t)) for t in table.schema.types):
         return None
     if len(data) > csv.field_size_limit() and not _within_field_limit(table.columns):
         return None
@@ -636,7 +747,9 @@ def _within_field_limit(columns) -> bool:
     limit = csv.field_size_limit()
     for column in columns:
         array = column if isinstance(column, pa.ChunkedArray) else pa.array(column)
-        if len(array) and (pc.max(pc.utf8_length(array)).as_py() or 0) > limit:
+        if not len(array) or (pc.max(pc.binary_length(array)).as_py() or 0) <= limit:
+            continue  # no cell has more bytes, so none has more characters
+        if (pc.max(pc.utf8_length(array)).as_py() or 0) > limit:
             return False
     return True
 
@@ -678,8 +791,90 @@ def _records_frame(records: list[list[str]]) -> pd.DataFrame:
 
 
 def _strip(column: pd.Series) -> pd.Series:
-    """``str.strip()`` of every cell, done on the whole column."""
-    return column.astype("str").str.strip(WHITESPACE)
+    """``str.strip()`` of every cell, done on the whole column; only the cells
+    that may begin or end with whitespace (:func:`_may_need_strip`) are
+    stripped, the others are kept as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = text_array(column)
+    maybe = _may_need_strip(array)
+    if not maybe.any():
+        return pd.Series(array, index=column.index, dtype="str", copy=False)
+    whole = array.combine_chunks()
+    stripped = pc.utf8_trim(whole.filter(pa.array(maybe)), WHITESPACE)
+    whole = pc.replace_with_mask(whole, pa.array(maybe), stripped)
+    return pd.Series(whole, index=column.index, dtype="str", copy=False)
+
+
+def text_array(column: pd.Series):
+    """The pyarrow ``large_string`` chunks behind a text column (no copy when
+    the column is pandas' ``str`` dtype, as every column read here is)."""
+    import pyarrow as pa
+
+    array = pa.array(column.astype("str").array)
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    return array
+
+
+def blank_cells(column) -> np.ndarray:
+    """Which cells of a text column (a ``str`` Series or its pyarrow array)
+    are empty (or missing), read from the offsets without new arrays of
+    lengths."""
+    array = column if not isinstance(column, pd.Series) else text_array(column)
+    parts = []
+    for chunk in array.chunks:
+        n = len(chunk)
+        offsets = chunk.buffers()[1]
+        if offsets is None or n == 0:
+            parts.append(np.ones(n, dtype=bool))
+            continue
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        blank = ends[1:] == ends[:-1]
+        if chunk.null_count:
+            blank |= chunk.is_null().to_numpy(zero_copy_only=False)
+        parts.append(blank)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _byte_table(position: int) -> np.ndarray:
+    """Which bytes can be the first (``0``) or last (``-1``) byte of the UTF-8
+    form of a :data:`WHITESPACE` character."""
+    table = np.zeros(256, dtype=bool)
+    for ch in WHITESPACE:
+        table[ch.encode("utf-8")[position]] = True
+    return table
+
+
+_FIRST_BYTES = _byte_table(0)
+_LAST_BYTES = _byte_table(-1)
+
+
+def _may_need_strip(array) -> np.ndarray:
+    """Per cell, whether its first or last byte could belong to a whitespace
+    character (a superset of the cells ``str.strip()`` changes), read from the
+    arrays' buffers without touching the other bytes.  An empty cell is
+    judged by its neighbours' bytes: at worst it is stripped for nothing."""
+    parts = []
+    for chunk in array.chunks:
+        _, offsets, data = chunk.buffers()
+        n = len(chunk)
+        if data is None or n == 0 or not data.size:
+            parts.append(np.zeros(n, dtype=bool))
+            continue
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + n + 1]
+        codes = np.frombuffer(data, dtype=np.uint8)
+        used = codes[ends[0] : ends[-1]]
+        if not used.size or (used.min() > ord(" ") and used.max() < 0x80):
+            parts.append(np.zeros(n, dtype=bool))  # no space, no control, no multibyte
+            continue
+        first = codes[np.minimum(ends[:-1], len(codes) - 1)]
+        last = codes[ends[1:] - 1]  # an empty first cell at 0 reads the last byte: no harm
+        parts.append(_FIRST_BYTES[first] | _LAST_BYTES[last])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _to_raw_table(
@@ -695,26 +890,30 @@ def _to_raw_table(
     ``k + 1``), one column per cell position.  Rows before the header that are
     completely empty are skipped (the header is the first non-empty row);
     empty rows after the last data row are not rows at all (Excel often
-    reports formatted but empty rows at the end).
+    reports formatted but empty rows at the end) — unless a quote opens there
+    and never closes (``unclosed``): that line is a row, to be rejected.
     """
     stripped = [_strip(frame[c]) for c in frame.columns]
+    blanks = [blank_cells(column) for column in stripped]
     filled = np.zeros(len(frame), dtype=bool)
-    for column in stripped:
-        filled |= (column != "").to_numpy(dtype=bool)
+    for blank in blanks:
+        filled |= ~blank
     if not filled.any():
         raise ImmexError(f"{source.label}: the table is empty (no header row)")
     first = int(np.argmax(filled))
     last = len(filled) - 1 - int(np.argmax(filled[::-1]))
+    # a line whose quote never closes is a row to reject, even when it reads blank
+    last = max([last, *(k for k in (unclosed or {}) if first < k < len(filled))])
     header = [column.iat[first] for column in stripped]
     while header and not header[-1]:  # trailing delimiters / unused Excel columns
         header.pop()
     width = len(header)
     rows = pd.Index(np.arange(first + 2, last + 2, dtype=np.int64), name="row")
-    body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped]
-    cells = pd.DataFrame(dict(enumerate(body[:width])), index=rows)
+    body = [column.iloc[first + 1 : last + 1].set_axis(rows) for column in stripped[:width]]
+    cells = pd.DataFrame(dict(enumerate(body)), index=rows, copy=False)
     used = np.zeros(len(rows), dtype=np.int64)
-    for position, column in enumerate(body[width:], start=width + 1):
-        used[(column != "").to_numpy(dtype=bool)] = position
+    for position, blank in enumerate(blanks[width:], start=width + 1):
+        used[~blank[first + 1 : last + 1]] = position
     beyond = used > 0
     overflow = pd.Series(used[beyond], index=rows[beyond], dtype="int64")
     open_quotes = {k + 1: v for k, v in (unclosed or {}).items() if first < k <= last}

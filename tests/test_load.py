@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 
 import pandas as pd
@@ -687,43 +688,95 @@ _TEXT = st.one_of(
 def test_column_parsing_agrees_with_parse_cell(texts, decimal_comma):
     """Every column kind: the whole-column parse gives, cell by cell, what
     parse_cell gives — the value (its default when blank), or a problem with
-    parse_cell's message."""
+    parse_cell's message — whether the column is parsed a distinct text at a
+    time (texts that repeat) or cell by cell (texts that hardly do)."""
+    from unittest import mock
+
+    import immex_nb.load  # noqa: F401
+    from immex_nb.schema import BOM, IMPORTS
+
+    module = sys.modules["immex_nb.load"]
+    columns = [*IMPORTS.columns, BOM.column("valid_from")]
+    for repeats in (True, False):
+        with mock.patch.object(module, "_repeats", lambda text, r=repeats: r):
+            for column in columns:
+                _check_column_parsing(texts, column, decimal_comma)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="0123456789.", max_size=7), max_size=25),
+    decimal_comma=st.booleans(),
+)
+def test_plain_decimal_columns_agree_with_parse_cell(texts, decimal_comma):
+    """A column of digits and points only (read by one cast when every cell
+    is a plain decimal): the values and problems parse_cell gives."""
+    from immex_nb.schema import IMPORTS
+
+    for name in ("quantity", "igi_rate", "line"):
+        _check_column_parsing(texts, IMPORTS.column(name), decimal_comma)
+
+
+def _check_column_parsing(texts, column, decimal_comma):
     import math
 
     from immex_nb.load import Problems, _Invalid, parse_cell, parse_column
-    from immex_nb.schema import BOM, IMPORTS
+    from immex_nb.schema import IMPORTS
 
-    columns = [*IMPORTS.columns, BOM.column("valid_from")]
     index = pd.Index(range(2, len(texts) + 2), name="row")
-    for column in columns:
-        cells = texts
-        if column.kind == "date":  # years datetime64[ns] cannot hold are an error, not data
-            years = [d.year for d in map(parse_date_text, texts) if d is not None]
-            assume(all(1678 <= y <= 2261 for y in years))
-        if column.kind == "int":  # so are whole numbers int64 cannot hold
-            numbers = [parse_cell(t, column, decimal_comma) for t in texts]
-            assume(all(abs(n) < 2**63 for n in numbers if isinstance(n, int)))
-        text = pd.Series(cells, index=index, dtype="str")
-        problems = Problems("imports.csv", pd.DataFrame({column.name: text}))
-        got = parse_column(text, column, decimal_comma, problems)
-        rejects = problems.frame(IMPORTS)
-        found = {(r.row, r.value): r.reason for r in rejects.itertuples()}
-        for row, cell in text.items():
-            expected = parse_cell(cell, column, decimal_comma)
-            value = got[row]
-            if isinstance(expected, _Invalid):
-                assert pd.isna(value), (column.name, cell, value)
-                assert found.pop((row, cell)) == expected.reason
-            elif expected is None:
-                assert pd.isna(value), (column.name, cell, value)
-            elif column.kind == "date":
-                assert value == pd.Timestamp(expected), (cell, value)
-            elif column.kind == "float":
-                assert math.copysign(1, value) == math.copysign(1, expected)
-                assert value == expected, (column.name, cell, value, expected)
-            else:
-                assert value == expected, (column.name, cell, value, expected)
-        assert not found, found
+    if column.kind == "date":  # years datetime64[ns] cannot hold are an error, not data
+        years = [d.year for d in map(parse_date_text, texts) if d is not None]
+        assume(all(1678 <= y <= 2261 for y in years))
+    if column.kind == "int":  # so are whole numbers int64 cannot hold
+        numbers = [parse_cell(t, column, decimal_comma) for t in texts]
+        assume(all(abs(n) < 2**63 for n in numbers if isinstance(n, int)))
+    text = pd.Series(texts, index=index, dtype="str")
+    problems = Problems("imports.csv", pd.DataFrame({column.name: text}))
+    got = parse_column(text, column, decimal_comma, problems)
+    assert got.index.equals(text.index)
+    rejects = problems.frame(IMPORTS)
+    found = {(r.row, r.value): r.reason for r in rejects.itertuples()}
+    for row, cell in text.items():
+        expected = parse_cell(cell, column, decimal_comma)
+        value = got[row]
+        if isinstance(expected, _Invalid):
+            assert pd.isna(value), (column.name, cell, value)
+            assert found.pop((row, cell)) == expected.reason
+        elif expected is None:
+            assert pd.isna(value), (column.name, cell, value)
+        elif column.kind == "date":
+            assert value == pd.Timestamp(expected), (cell, value)
+        elif column.kind == "float":
+            assert math.copysign(1, value) == math.copysign(1, expected)
+            assert value == expected, (column.name, cell, value, expected)
+        else:
+            assert value == expected, (column.name, cell, value, expected)
+    assert not found, found
+
+
+_SPACED = st.text(
+    alphabet=st.sampled_from(
+        ["a", "é", "0", ".", "\u00a0", "\u2003", "\u3000", " ", "\t", "\x1c", "\u200b", "\u0a85"]
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(_SPACED, max_size=30), cut=st.integers(0, 30), skip=st.integers(0, 3))
+def test_stripping_a_column_is_str_strip(cells, cut, skip):
+    """Cells are stripped as ``str.strip()`` strips them, whatever their bytes
+    (whitespace of one to three bytes, letters whose last byte a whitespace
+    character shares), in columns of several chunks read from an offset."""
+    import pyarrow as pa
+
+    from immex_nb.readers import _strip
+
+    chunks = [pa.array(cells[:cut], pa.large_string()), pa.array(cells[cut:], pa.large_string())]
+    array = pa.chunked_array(chunks, pa.large_string()).slice(min(skip, len(cells)))
+    column = pd.Series(array, dtype="str")
+    expected = [c.strip() for c in cells[min(skip, len(cells)) :]]
+    assert _strip(column).tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -1231,3 +1284,30 @@ def test_a_workbook_named_after_a_table_with_other_table_sheets_is_not_guessed(t
     wb.save(tmp_path / "imports.xlsx")
     with pytest.raises(ImmexError, match="required file missing: imports.csv"):
         load(tmp_path)
+
+
+def test_inch_marks_inside_cells_are_text(tmp_path, write_client):
+    """A quote inside a cell (``Tubo 1/2"``) is part of its text, however many
+    there are, beside cells that open with a quote."""
+    header = ",".join(IMPORT_ROW)
+    rows = [
+        ",".join({**IMPORT_ROW, "line": "1", "part_number": 'Tubo 1/2"'}.values()),
+        ",".join({**IMPORT_ROW, "line": "2", "part_number": '"P, 2"'}.values()),
+    ]
+    ledger = load(write_client(tmp_path, imports="\n".join([header, *rows]) + "\n"))
+    assert ledger.rejects.empty, ledger.rejects.to_string()
+    assert ledger.imports["part_number"].tolist() == ['Tubo 1/2"', "P, 2"]
+
+
+def test_a_quote_left_open_on_the_last_line_is_a_rejected_row(tmp_path, write_client):
+    """The last line opens a quote and the file ends: that line is read on its
+    own and rejected, even though it holds nothing else (found by
+    test_csv_reading_agrees_with_the_csv_module)."""
+    header = ",".join(IMPORT_ROW)
+    text = header + "\n" + ",".join(IMPORT_ROW.values()) + '\n"\r,\n'
+    ledger = load(write_client(tmp_path, imports=text))
+    assert len(ledger.imports) == 1
+    assert set(ledger.rejects["row"]) == {3}  # the quote, and a row with nothing else
+    assert ledger.rejects["reason"].str.contains("never closes").any()
+    summary = ledger.summary().set_index("table").loc["imports"]
+    assert summary["read"] == summary["loaded"] + summary["rejected"]
