@@ -350,21 +350,27 @@ def _sorted_categories(s: pd.Series) -> bool:
 
 def _destinations(group: np.ndarray, destination: pd.Series) -> np.ndarray:
     """Per group (numbers ``0…n-1``; ``-1`` = no group), its destinations as
-    text, distinct, sorted and joined by ", " (``"USA"``, ``"CAN, USA"``);
-    worked on the distinct (group, destination) pairs, not row by row."""
+    text, distinct, sorted and joined by ", " (``"USA"``, ``"CAN, USA"``).
+    Each group's set of destinations is a bit mask over the few distinct
+    texts (in sorted order), and each distinct mask is spelled once."""
     codes, uniques = _factorized(destination)
-    names = np.array([str(v) for v in uniques], dtype=object)
-    # destinations that read the same count once
-    text_code, texts = pd.factorize(names)
-    pair = pd.DataFrame({"group": group, "text": text_code[codes]})
-    pair = pair.loc[pair["group"] >= 0].drop_duplicates()
+    names = [str(v) for v in uniques]
+    texts = sorted(set(names))
+    rank = {name: i for i, name in enumerate(texts)}
+    text = np.array([rank[name] for name in names], dtype=np.int64)[codes]
     n = int(group.max()) + 1 if len(group) else 0
+    valid = group >= 0
     out = np.empty(n, dtype=object)
-    first = pair.drop_duplicates("group")
-    out[first["group"].to_numpy()] = np.asarray(texts, dtype=object)[first["text"].to_numpy()]
-    several = pair.loc[pair["group"].duplicated(keep=False)]
-    for g, t in several.groupby("group", sort=False)["text"]:
-        out[g] = ", ".join(sorted(np.asarray(texts, dtype=object)[t.to_numpy()]))
+    if len(texts) <= 62:
+        mask = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(mask, group[valid], np.left_shift(1, text[valid]))
+        masks, at = np.unique(mask, return_inverse=True)
+        spelled = [", ".join(t for i, t in enumerate(texts) if int(m) >> i & 1) for m in masks]
+        out[:] = np.asarray(spelled, dtype=object)[at]
+        return out
+    pair = pd.DataFrame({"group": group[valid], "text": text[valid]}).drop_duplicates()
+    for g, t in pair.groupby("group", sort=False)["text"]:
+        out[g] = ", ".join(texts[i] for i in sorted(t))
     return out
 
 
