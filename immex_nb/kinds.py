@@ -53,10 +53,19 @@ REGULARISED_COLUMNS = [
 
 def with_kinds(allocations: pd.DataFrame, claves: Claves | None = None) -> pd.DataFrame:
     """``allocations`` with ``export_kind`` (from ``export_clave``; blank = RT)."""
-    out = allocations.copy()
-    clave = out["export_clave"] if "export_clave" in out.columns else pd.Series("", index=out.index)
-    out["export_kind"] = (claves or default_claves()).kinds(clave.astype(str), "exports").values
-    return out
+    return allocations.assign(export_kind=_kinds(allocations, claves))
+
+
+def _kinds(allocations: pd.DataFrame, claves: Claves | None):
+    """The ``export_kind`` of each allocation, worked out on the few distinct
+    claves (allocations have millions of rows) and taken by code."""
+    if "export_clave" in allocations.columns:
+        codes, distinct = pd.factorize(allocations["export_clave"], use_na_sentinel=False)
+        distinct = pd.Series(distinct)
+    else:
+        codes, distinct = np.zeros(len(allocations), dtype=np.intp), pd.Series([""])
+    kind = (claves or default_claves()).kinds(distinct.astype(str), "exports")
+    return kind.array.take(codes)
 
 
 def regularised_in(
@@ -79,9 +88,13 @@ def regularised_in(
     """
     p = period if isinstance(period, Period) else Period.parse(str(period))
     start, end = pd.Timestamp(p.start), pd.Timestamp(p.end)
-    a = with_kinds(allocations, claves)
-    d = pd.to_datetime(a["export_date"])
-    a = a[(d >= start) & (d <= end) & a["export_kind"].isin(kinds)]
+    # the exits of the period and kinds first, then only the columns read here
+    kind = pd.Series(_kinds(allocations, claves), index=allocations.index)
+    d = pd.to_datetime(allocations["export_date"])
+    keep = ((d >= start) & (d <= end) & kind.isin(kinds)).to_numpy(dtype=bool)
+    read = [*KEYS, "export_pedimento", "export_line", "export_clave", "quantity", "value_mxn"]
+    a = allocations.loc[keep, [c for c in allocations.columns if c in {*read, "igi_rate"}]]
+    a = a.assign(export_kind=kind.array[keep])
     if a.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in REGULARISED_COLUMNS}).astype(
             {"kind": str, "export_clave": str, "exits": "int64"}

@@ -84,36 +84,84 @@ def _upper(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.upper()
 
 
+def _factorized(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``s`` as codes into its distinct values (missing values are a value of
+    their own): a function of the value computed on the few distinct values
+    and taken by code equals it computed row by row, without touching each
+    row's text (allocations have millions of rows and a few hundred
+    categories)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    return codes, pd.Series(uniques)
+
+
+def _upper_isin(s: pd.Series, values) -> np.ndarray:
+    """``_upper(s).isin(values)`` as a boolean array, on distinct values."""
+    codes, uniques = _factorized(s)
+    return _upper(uniques).isin(values).to_numpy(dtype=bool)[codes]
+
+
 #: kinds of exit art. 2.5 reaches: returns abroad (docs/rules/claves.md)
 TMEC_KINDS = ("return",)
+
+
+def _is_return(frame: pd.DataFrame, claves) -> np.ndarray:
+    if "export_clave" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    from immex_nb.claves import default_claves
+
+    codes, uniques = _factorized(frame["export_clave"])
+    kind = (claves or default_claves()).kinds(uniques.astype(object), "exports")
+    return kind.isin(TMEC_KINDS).to_numpy(dtype=bool)[codes]
+
+
+def _originating(frame: pd.DataFrame) -> np.ndarray:
+    """Originating inputs: the flag true, or origin USA/CAN/MEX."""
+    by_origin = (
+        _upper_isin(frame["origin"], USMCA_ORIGINS)
+        if "origin" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    if "usmca_originating" not in frame.columns:
+        return by_origin
+    flag = frame["usmca_originating"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return flag | by_origin
 
 
 def in_scope(frame: pd.DataFrame, claves=None) -> pd.Series:
     """Allocations art. 2.5 reaches: a return (kind in :data:`TMEC_KINDS`; frames
     without ``export_clave`` are taken as returns), destination USA/CAN and the
     input not originating (flag false/NA and origin not USA/CAN/MEX)."""
-    dest = _upper(frame["destination"])
-    if "export_clave" in frame.columns:
-        from immex_nb.claves import default_claves
-
-        kind = (claves or default_claves()).kinds(frame["export_clave"], "exports")
-        is_return = kind.isin(TMEC_KINDS).to_numpy(dtype=bool)
-    else:
-        is_return = np.ones(len(frame), dtype=bool)
-    origin = (
-        _upper(frame["origin"]) if "origin" in frame.columns else pd.Series("", index=frame.index)
-    )
-    flag = (
-        frame["usmca_originating"]
-        if "usmca_originating" in frame.columns
-        else pd.Series(pd.NA, index=frame.index)
-    )
-    originating = flag.astype("boolean").fillna(False).astype(bool) | origin.isin(USMCA_ORIGINS)
-    return dest.isin(PARTNERS) & ~originating & is_return
+    keep = _upper_isin(frame["destination"], PARTNERS) & ~_originating(frame)
+    keep &= _is_return(frame, claves)
+    return pd.Series(keep, index=frame.index)
 
 
-def _with_rates(allocations: pd.DataFrame, balances: pd.DataFrame | None) -> pd.DataFrame:
-    a = allocations.copy()
+#: the allocation columns tmec_25 reads
+READ_COLUMNS = (
+    *EXPORT_KEYS,
+    "export_date",
+    "destination",
+    "export_part",
+    "part_number",
+    *KEYS,
+    "origin",
+    "value_mxn",
+    "value_usd",
+    *RATE_COLUMNS,
+    "export_clave",
+)
+
+
+def _with_rates(
+    allocations: pd.DataFrame, balances: pd.DataFrame | None
+) -> tuple[pd.DataFrame, dict]:
+    """The columns of ``allocations`` that :func:`tmec_25` reads (a selection,
+    not a copy), with the rate columns (and ``origin`` when the allocations
+    lack it) of their import line in ``balances``: what a left merge on
+    ``import_pedimento, import_line`` gives, by row positions; and the dtypes
+    that merge gives the key columns (to be applied to the rows kept)."""
+    a = allocations[[c for c in allocations.columns if c in READ_COLUMNS]]
+    key_dtypes = a[KEYS].dtypes.to_dict()
     if balances is not None:
         missing = [c for c in KEYS if c not in balances.columns]
         if missing:
@@ -124,9 +172,15 @@ def _with_rates(allocations: pd.DataFrame, balances: pd.DataFrame | None) -> pd.
         if "origin" not in a.columns and "origin" in balances.columns:
             take.append("origin")
         r = balances[KEYS + take].drop_duplicates(KEYS)
-        a = a.drop(columns=[c for c in take if c in a.columns]).merge(
-            r, on=KEYS, how="left", validate="many_to_one"
-        )
+        # the key columns come out as the merge makes them (object where the two
+        # sides' categories differ): the dtypes of the merge of no rows
+        keys = a[KEYS].iloc[0:0].merge(r[KEYS].iloc[0:0], on=KEYS, how="left")
+        key_dtypes = keys.dtypes.to_dict()
+        lines = pd.MultiIndex.from_arrays([r[c] for c in KEYS])
+        at = lines.get_indexer(pd.MultiIndex.from_arrays([a[c] for c in KEYS]))
+        a = a.drop(columns=[c for c in take if c in a.columns])
+        for c in take:
+            a[c] = pd.api.extensions.take(r[c].array, at, allow_fill=True)
     if "igi_rate" not in a.columns:
         raise ImmexError(
             "tmec_25 needs igi_rate: pass the discharge balances (or allocations that carry igi_rate)"
@@ -134,7 +188,7 @@ def _with_rates(allocations: pd.DataFrame, balances: pd.DataFrame | None) -> pd.
     for c, default in (("prosec_rate", np.nan), ("usmca_originating", pd.NA)):
         if c not in a.columns:
             a[c] = default
-    return a
+    return a, key_dtypes
 
 
 def _duty_rate_for(dest: pd.Series, us_duty_rate) -> np.ndarray:
@@ -180,11 +234,11 @@ def tmec_25(
         raise ImmexError(
             f"tmec_25 needs the discharge allocations; column(s) {missing} missing; columns found: {list(allocations.columns)}"
         )
-    a = _with_rates(allocations, balances)
+    a, key_dtypes = _with_rates(allocations, balances)
     keep = in_scope(a, claves)
     if as_of is not None:
         keep &= pd.to_datetime(a["export_date"]) <= as_timestamp(as_of)
-    a = a.loc[keep].copy()
+    a = a.loc[np.asarray(keep, dtype=bool)]
     if "value_usd" not in a.columns:
         a["value_usd"] = np.nan
     for c in ("export_part", "part_number", "origin"):
@@ -202,7 +256,8 @@ def tmec_25(
     a["igi_mx"] = a["value_mxn"] * a["rate_used"]
 
     # ---- duty paid abroad, per export line
-    line = a.groupby(EXPORT_KEYS, sort=False).agg(
+    by_line = a.groupby(EXPORT_KEYS, sort=False)
+    line = by_line.agg(
         igi_line=("igi_mx", "sum"),
         mxn_line=("value_mxn", "sum"),
         usd_line=("value_usd", "sum"),
@@ -252,10 +307,12 @@ def tmec_25(
     line["duty_mxn_line"] = duty_usd * fx
     line["duty_basis"] = basis
 
-    a = a.join(
-        line[["igi_line", "mxn_line", "duty_usd_line", "duty_mxn_line", "duty_basis"]],
-        on=EXPORT_KEYS,
-    )
+    # each allocation gets its export line's figures by the line's group number
+    # (the rows of ``line`` are the groups in that order): a join, without one
+    at = by_line.ngroup().to_numpy()
+    for c in ("igi_line", "mxn_line", "duty_usd_line", "duty_mxn_line"):
+        a[c] = line[c].to_numpy()[at]
+    a["duty_basis"] = line["duty_basis"].array.take(at)
     weight = np.where(
         a["igi_line"] > 0,
         np.divide(a["igi_mx"], a["igi_line"], out=np.zeros(len(a)), where=a["igi_line"] > 0),
@@ -267,11 +324,54 @@ def tmec_25(
     a["payable"] = a["igi_mx"] - a["credit"]
     a["export_date"] = pd.to_datetime(a["export_date"]).astype("datetime64[ns]")
     a["due_date"] = a["export_date"] + pd.Timedelta(days=DUE_DAYS)
+    # the import keys as the merge with the balances made them; a categorical
+    # with sorted categories sorts as its text, so it is sorted first (by code)
+    # and cast after
+    later = {}
+    for c, dtype in key_dtypes.items():
+        if a[c].dtype == dtype:
+            continue
+        if dtype == np.dtype(object) and _sorted_categories(a[c]):
+            later[c] = dtype
+        else:
+            a[c] = a[c].astype(dtype)
     out = a[TMEC_COLUMNS].sort_values(
         ["export_date", "export_pedimento", "export_line", "import_pedimento", "import_line"],
         kind="stable",
     )
-    return out.reset_index(drop=True)
+    return out.astype(later).reset_index(drop=True) if later else out.reset_index(drop=True)
+
+
+def _sorted_categories(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        not s.cat.ordered and s.cat.categories.is_monotonic_increasing
+    )
+
+
+def _destinations(group: np.ndarray, destination: pd.Series) -> np.ndarray:
+    """Per group (numbers ``0…n-1``; ``-1`` = no group), its destinations as
+    text, distinct, sorted and joined by ", " (``"USA"``, ``"CAN, USA"``).
+    Each group's set of destinations is a bit mask over the few distinct
+    texts (in sorted order), and each distinct mask is spelled once."""
+    codes, uniques = _factorized(destination)
+    names = [str(v) for v in uniques]
+    texts = sorted(set(names))
+    rank = {name: i for i, name in enumerate(texts)}
+    text = np.array([rank[name] for name in names], dtype=np.int64)[codes]
+    n = int(group.max()) + 1 if len(group) else 0
+    valid = group >= 0
+    out = np.empty(n, dtype=object)
+    if len(texts) <= 62:
+        mask = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(mask, group[valid], np.left_shift(1, text[valid]))
+        masks, at = np.unique(mask, return_inverse=True)
+        spelled = [", ".join(t for i, t in enumerate(texts) if int(m) >> i & 1) for m in masks]
+        out[:] = np.asarray(spelled, dtype=object)[at]
+        return out
+    pair = pd.DataFrame({"group": group[valid], "text": text[valid]}).drop_duplicates()
+    for g, t in pair.groupby("group", sort=False)["text"]:
+        out[g] = ", ".join(texts[i] for i in sorted(t))
+    return out
 
 
 def tmec_summary(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
@@ -293,19 +393,19 @@ def tmec_summary(df: pd.DataFrame, as_of=None) -> pd.DataFrame:
         out = pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
         out["export_pedimento"] = out["export_pedimento"].astype(str)
     else:
+        by_ped = df.groupby("export_pedimento", sort=False)
+        out = by_ped.agg(
+            export_date=("export_date", "min"),
+            due_date=("due_date", "min"),
+            lines=("export_line", "nunique"),
+            igi_mx=("igi_mx", "sum"),
+            duty_abroad_mxn=("duty_abroad_mxn", "sum"),
+            credit=("credit", "sum"),
+            payable=("payable", "sum"),
+        )
+        out.insert(2, "destination", _destinations(by_ped.ngroup().to_numpy(), df["destination"]))
         out = (
-            df.groupby("export_pedimento", sort=False)
-            .agg(
-                export_date=("export_date", "min"),
-                due_date=("due_date", "min"),
-                destination=("destination", lambda s: ", ".join(sorted(set(map(str, s))))),
-                lines=("export_line", "nunique"),
-                igi_mx=("igi_mx", "sum"),
-                duty_abroad_mxn=("duty_abroad_mxn", "sum"),
-                credit=("credit", "sum"),
-                payable=("payable", "sum"),
-            )
-            .reset_index()
+            out.reset_index()
             .sort_values(["due_date", "export_pedimento"], kind="stable")
             .reset_index(drop=True)
         )

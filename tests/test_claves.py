@@ -136,3 +136,17 @@ def test_regularised_and_regime_changed_value_and_taxes(folder):
     # a regularised balance is discharged: not open, so not exposure
     b = r.balances.set_index("import_pedimento")
     assert b.loc["24 47 3420 4000005", "discharged"] == 10
+
+
+def test_kinds_of_categorical_claves_are_those_of_their_text():
+    """``with_kinds`` works on the distinct claves: a categorical column (as the
+    discharge gives) and its text give the same kinds; blank or missing = RT."""
+    from immex_nb.kinds import with_kinds
+
+    text = pd.DataFrame({"export_clave": ["A3", "rt", "F4", None, "", "V1", "A3"]})
+    cat = text.astype("category")
+    kinds = ["regularisation", "return", "regime_change", "return", "return"]
+    got = with_kinds(cat)["export_kind"].tolist()
+    assert got == with_kinds(text)["export_kind"].tolist()
+    assert got[:5] == kinds and got[6] == "regularisation"
+    assert with_kinds(text.drop(columns="export_clave"))["export_kind"].tolist() == ["return"] * 7

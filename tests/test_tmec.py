@@ -211,3 +211,48 @@ def test_tmec_due_is_one_rule_over_every_export_up_to_as_of():
     assert s["days_to_due"].tolist() == [-157, -14]
     s = tmec_due(a, balances(bal()), as_of="2025-07-31")
     assert s["overdue"].tolist() == [True, False]
+
+
+def test_summary_lists_each_pedimentos_destinations_sorted_once():
+    """Pedimento 101 ships lines to the USA and Canada (three lines), 102 only
+    to the USA: the summary says "CAN, USA" and "USA"."""
+    a = pd.DataFrame(
+        [
+            alloc(export_line=1, destination="USA"),
+            alloc(export_line=2, destination="CAN"),
+            alloc(export_line=3, destination="USA"),
+            alloc(export_pedimento="25 47 3420 5000102", export_date="2025-04-10"),
+        ]
+    )
+    for frame in (a, a.astype({"destination": "category", "export_pedimento": "category"})):
+        s = tmec_summary(tmec_25(frame, balances(bal())))
+        assert s["destination"].tolist() == ["CAN, USA", "USA"]
+        assert s["lines"].tolist() == [3, 1]
+
+
+def test_categorical_text_columns_give_the_same_lines():
+    """Allocations from the discharge carry categorical texts; the scope and
+    the figures are those of the same rows as plain text (lower case, blanks
+    and a missing clave = RT included)."""
+    rows = [
+        alloc(destination=" usa ", origin="CHN"),
+        alloc(export_line=2, destination="CAN", origin="mex"),
+        alloc(export_line=3, destination="DEU"),
+        alloc(export_line=4, destination="USA", origin=None),
+        alloc(export_line=5, destination="USA", import_line=2),
+    ]
+    for row, clave in zip(rows, ["RT", "RT", "RT", None, "F4"], strict=True):
+        row["export_clave"] = clave
+    text = pd.DataFrame(rows)
+    cat = text.astype(
+        {c: "category" for c in ("destination", "origin", "export_clave", "import_pedimento")}
+    )
+    b = balances(bal(), bal(import_line=2, usmca_originating=True))
+    assert in_scope(cat).tolist() == in_scope(text).tolist() == [True, False, False, True, False]
+    plain, coded = tmec_25(text, b), tmec_25(cat, b)
+    assert coded["export_line"].tolist() == [1, 4]
+    pd.testing.assert_frame_equal(
+        coded.drop(columns=["destination", "origin"]),
+        plain.drop(columns=["destination", "origin"]),
+        check_exact=True,
+    )
