@@ -314,7 +314,6 @@ SPARE_PRELOAD = (
     # what the first cell imports on its way (loading, validation, the annex, figures)
     "nbformat",
     "jinja2",
-    "pandera.pandas",
     "xlsxwriter",
     "immex_nb.load",
     "immex_nb.run",
@@ -327,10 +326,7 @@ SPARE_PRELOAD = (
     "immex_nb.datastage.reader",
     "immex_nb.datastage.compulsa",
     "immex_nb.partition",
-    # pandera's validation backends (they pull in hypothesis) and plotly's
-    # renderers, templates and trace classes, imported on first use otherwise
-    "pandera.backends.pandas.register",
-    "pandera.strategies.pandas_strategies",
+    # plotly's renderers, templates and trace classes, imported on first use otherwise
     "plotly.io._renderers",
     "plotly.io._templates",
     "plotly.io._html",
