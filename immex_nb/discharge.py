@@ -46,6 +46,8 @@ client's size.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -425,7 +427,9 @@ def _rounds(part: np.ndarray, directed: np.ndarray):
             yield sel, (np.flatnonzero(is_dir[sel]) if r else None)
 
 
-_BLOCK = 1 << 20  # consumptions per block: a block's temporaries stay small and are reused
+# consumptions per block: temporaries of ~1 MB per column, which the C allocator
+# keeps and reuses from block to block (docs/rules/discharge.md, memory)
+_BLOCK = 1 << 17
 
 
 def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
@@ -439,7 +443,7 @@ def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
-class Pieces:
+class _Pieces:
     """The allocations found so far, block by block: each piece a lot (FIFO
     position), micro-units and whether the exit named the lot, written into
     arrays allocated once for the most pieces there can be (untouched
@@ -659,9 +663,46 @@ def _merge_directed(directed, fifo):
     return (*merged, is_dir)
 
 
+# --------------------------------------------------------------------------- memory
+
+try:  # numpy's switch for advising the kernel to back big arrays with huge pages
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:  # pragma: no cover - a numpy without it: nothing to switch
+    _set_madvise_hugepage = None
+
+_PAGES = {"lock": threading.Lock(), "depth": 0, "before": None}
+
+
+@contextmanager
+def _small_pages():
+    """Ordinary pages for the arrays allocated inside (docs/rules/discharge.md, memory).
+
+    The engine writes each result column once, front to back, into memory the
+    process has never touched.  Huge pages (numpy asks for them on big arrays)
+    buy nothing for such a write, and where the kernel compacts memory to find
+    them — common on virtual machines — they made the first run in a process
+    1.3–1.8× slower.  The switch is numpy's and process-wide, so it is turned
+    off for the outermost call only and restored after it."""
+    if _set_madvise_hugepage is None:
+        yield
+        return
+    with _PAGES["lock"]:
+        if _PAGES["depth"] == 0:
+            _PAGES["before"] = _set_madvise_hugepage(False)
+        _PAGES["depth"] += 1
+    try:
+        yield
+    finally:
+        with _PAGES["lock"]:
+            _PAGES["depth"] -= 1
+            if _PAGES["depth"] == 0:
+                _set_madvise_hugepage(_PAGES["before"])
+
+
 # --------------------------------------------------------------------------- engine
 
 
+@_small_pages()
 def discharge(
     imports: pd.DataFrame,
     exports: pd.DataFrame,
@@ -745,7 +786,7 @@ def discharge(
     short = np.empty(len(fifo), dtype=np.int64)  # FIFO order
     not_yet = np.empty(len(fifo), dtype=bool)  # FIFO order: no lot of the part in the country yet
     # each piece is the last of its consumption or empties its lot (at most once)
-    pieces = Pieces(len(fifo), len(fifo) + len(lot_qty))
+    pieces = _Pieces(len(fifo), len(fifo) + len(lot_qty))
     per_part = np.bincount(c_part, minlength=n_parts)
     part_end = np.cumsum(per_part)
     for first_part, end_part in _blocks(per_part):

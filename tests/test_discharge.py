@@ -500,6 +500,37 @@ def test_blocks_do_not_change_the_result(case, block):
         pd.testing.assert_frame_equal(getattr(blocked, name), getattr(whole, name))
 
 
+def test_huge_page_advice_is_off_during_the_call_and_restored_after(monkeypatch):
+    """docs/rules/discharge.md, memory: numpy's process-wide huge-page switch is
+    off while the engine allocates, and back as it was afterwards, also when the
+    call fails."""
+    engine = importlib.import_module("immex_nb.discharge")
+    switch = engine._set_madvise_hugepage
+    if switch is None:
+        pytest.skip("this numpy has no huge-page switch")
+    seen = []
+    real = engine._stable_order
+
+    def spy(*args):
+        seen.append(switch(False))  # reading it means setting it: set what it was
+        return real(*args)
+
+    monkeypatch.setattr(engine, "_stable_order", spy)
+    i = imp([(1, 1, "2024-01-05", "R-1", 100)])
+    e = exp([(9, 1, "2024-02-01", "R-1", 10)])
+    for before in (True, False):
+        switch(before)
+        try:
+            discharge(i, e)
+            assert seen[-1] is False
+            assert switch(before) is before
+            with pytest.raises(ImmexError):
+                discharge(i, e, deadline_rule="nonsense")
+            assert switch(before) is before
+        finally:
+            switch(True)
+
+
 def _check_invariants(result, imports):
     b = result.balances
     # quantity = discharged + open, exactly in micro-units
