@@ -153,6 +153,23 @@ def test_clave_and_date_mismatch_are_pedimento_level(tmp_path):
     ]
 
 
+def test_a_pedimento_with_two_claves_shows_both_sorted(tmp_path):
+    """Two Anexo 24 lines of one pedimento say V1 and IN (same fracción); SAT says IN:
+    a clave mismatch "IN,V1" against "IN", at pedimento and at fracción level."""
+    imports = pd.DataFrame(
+        [
+            _a24_import(1, "73181501", 2, 20, clave="V1"),
+            _a24_import(2, "73181501", 3, 30, clave="IN"),
+        ]
+    )
+    ds = _ds_request(tmp_path / "a.zip", [("73181501", 5, 50)], clave="IN")
+    out = compulsa(imports, NO_EXPORTS, ds)
+    assert out[["issue", "anexo24_clave", "datastage_clave"]].values.tolist() == [
+        ["clave_mismatch", "IN,V1", "IN"]
+    ]
+    assert out.loc[0, "detail"] == "Anexo 24 IN,V1; Data Stage IN"
+
+
 def test_payment_date_is_also_accepted(tmp_path):
     """Entry 2025-03-12 (after payment 2025-03-10): an Anexo 24 dated on either day agrees."""
     ds = _ds_request(tmp_path / "a.zip", [("73181501", 5, 50)], entry="2025-03-12")

@@ -167,6 +167,17 @@ def _datastage_side(ds: DataStage) -> tuple[pd.DataFrame, pd.DataFrame]:
     return peds, sums
 
 
+def _claves(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of ``keys`` (index: the keys), its distinct claves sorted and
+    joined by commas: ``"IN,ITE"``."""
+    d = frame[[*keys, "clave"]].drop_duplicates().sort_values([*keys, "clave"])
+    first = ~d.duplicated(keys).to_numpy()  # sorted: a group's first row starts it
+    starts = np.flatnonzero(first)
+    texts = d["clave"].to_numpy(dtype=object)
+    joined = [",".join(texts[a:b]) for a, b in zip(starts, [*starts[1:], len(d)], strict=True)]
+    return pd.Series(joined, index=pd.MultiIndex.from_frame(d.loc[first, keys]), dtype=object)
+
+
 def compulsa(
     imports: pd.DataFrame,
     exports: pd.DataFrame,
@@ -201,18 +212,23 @@ def compulsa(
     sum_cols = ["quantity", "valor_aduana", "valor_comercial", "value_usd", "partidas"]
 
     # a pedimento whose Anexo 24 lines all lack a fracción is compared as a whole
-    whole = a24.groupby("pedimento")["fraccion"].transform(lambda s: (s == "").all()).astype(bool)
+    whole = (a24["fraccion"] == "").groupby(a24["pedimento"]).transform("all").astype(bool)
     a24.loc[whole, "fraccion"] = ""
-    groups = a24.groupby(
-        ["pedimento", "datastage_pedimento", "flow", "fraccion"], as_index=False
-    ).agg(
+    keys = ["pedimento", "datastage_pedimento", "flow", "fraccion"]
+    by = a24.groupby(keys, sort=True)
+    groups = by.agg(
         anexo24_quantity=("quantity", "sum"),
-        anexo24_value_mxn=("value_mxn", lambda s: s.sum(min_count=1)),
-        anexo24_value_usd=("value_usd", lambda s: s.sum(min_count=1)),
         anexo24_lines=("quantity", "size"),
-        anexo24_clave=("clave", lambda s: ",".join(sorted(set(s)))),
         anexo24_date=("date", "min"),
     )
+    values = by[["value_mxn", "value_usd"]].sum(min_count=1)  # no value at all stays empty
+    groups["anexo24_value_mxn"] = values["value_mxn"]
+    groups["anexo24_value_usd"] = values["value_usd"]
+    groups["anexo24_clave"] = _claves(a24, keys)
+    groups = groups.reset_index()[
+        [*keys, "anexo24_quantity", "anexo24_value_mxn", "anexo24_value_usd", "anexo24_lines",
+         "anexo24_clave", "anexo24_date"]
+    ]  # fmt: skip
     present = groups["datastage_pedimento"].isin(ds_peds.index)
 
     # 1. whole pedimentos SAT does not have
@@ -222,14 +238,10 @@ def compulsa(
     rows.append(gone)
 
     # 2. pedimento level: clave and date
-    peds = (
-        a24[a24["datastage_pedimento"].isin(ds_peds.index)]
-        .groupby(["pedimento", "datastage_pedimento", "flow"], as_index=False)
-        .agg(
-            anexo24_clave=("clave", lambda s: ",".join(sorted(set(s)))),
-            anexo24_date=("date", "min"),
-        )
-    )
+    inner = a24[a24["datastage_pedimento"].isin(ds_peds.index)]
+    peds = inner.groupby(keys[:3], sort=True).agg(anexo24_date=("date", "min"))
+    peds.insert(0, "anexo24_clave", _claves(inner, keys[:3]))
+    peds = peds.reset_index()
     facts = ds_peds.reindex(peds["datastage_pedimento"]).reset_index(drop=True)
     peds["datastage_clave"] = facts["clave"].to_numpy()
     bad_clave = peds[peds["anexo24_clave"] != peds["datastage_clave"]]
