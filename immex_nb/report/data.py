@@ -79,7 +79,6 @@ class ReportData:
     previous_kpis: dict
     headline: list[dict]
     tables: dict[str, pd.DataFrame]  # annex sheet id → table
-    descriptions: dict[str, str]
     notes: list[str] = field(default_factory=list)
     datastage: dict | None = None  # {"summary", "findings", "coverage"} | {"error"} | {"none"}
     history: pd.DataFrame | None = None  # month, imports_mxn, discharged_mxn
@@ -382,7 +381,6 @@ def build_report_data(
         previous_kpis=prev_kpis,
         headline=_headline(kpis, prev_kpis, language),
         tables={},
-        descriptions={},
         firm=firm,
         logo=_logo_uri(folder.parent, firm.logo),
         consultant_notes=_notes(folder, this),
@@ -405,9 +403,6 @@ def build_report_data(
         data.datastage = _datastage(ledger, ds_dir, this)
         if "findings" in data.datastage:
             data.tables["Data Stage compulsa"] = data.datastage["findings"]
-            data.descriptions["Data Stage compulsa"] = (
-                "Differences between Anexo 24 and the SAT Data Stage (compulsa) of the period."
-            )
     return data
 
 
@@ -560,7 +555,7 @@ def _build_tables(data: ReportData, frames: dict) -> None:
 
     lang = data.language
     cur = data.current
-    T, D = data.tables, data.descriptions
+    T = data.tables
 
     T["Headline KPIs"] = pd.DataFrame(
         [
@@ -577,7 +572,6 @@ def _build_tables(data: ReportData, frames: dict) -> None:
             for h in data.headline
         ]
     )
-    D["Headline KPIs"] = f"The report's headline figures, {data.period} vs {data.previous_period}."
     all_kpis = pd.DataFrame(
         {
             "kpi": list(data.kpis),
@@ -586,24 +580,14 @@ def _build_tables(data: ReportData, frames: dict) -> None:
         }
     )
     T["All KPIs"] = all_kpis.astype({data.period: "object", data.previous_period: "object"})
-    D["All KPIs"] = "Every figure written to kpis.json (values as of each period's last day)."
 
     T["Imports of the month"] = frames["imports"].reset_index(drop=True)
-    D["Imports of the month"] = f"Temporary import lines dated {data.period}."
     T["Exports of the month"] = frames["exports"].reset_index(drop=True)
-    D["Exports of the month"] = f"Export and return lines dated {data.period}."
     T["Discharges of the month"] = frames["allocations"].reset_index(drop=True)
-    D["Discharges of the month"] = (
-        "FIFO allocations of the month's exports to import lines (late = drawn from an expired line)."
-    )
     alloc = cur.result.allocations
     late = alloc.loc[alloc["late"].astype(bool)] if len(alloc) and "late" in alloc else alloc
     T["Late discharges"] = late.reset_index(drop=True)
-    D["Late discharges"] = (
-        "Every discharge up to the as-of date drawn from an import line already past its deadline."
-    )
     T["Shortfalls"] = cur.result.shortfalls.reset_index(drop=True)
-    D["Shortfalls"] = "Export consumptions that found no import balance, up to the as-of date."
 
     open_cols = [
         c
@@ -634,22 +618,14 @@ def _build_tables(data: ReportData, frames: dict) -> None:
     T["Open balances"] = aged.sort_values(
         ["deadline", "import_pedimento", "import_line"], na_position="last", kind="stable"
     ).reset_index(drop=True)
-    D["Open balances"] = "Every import line with an open quantity, its deadline and time left."
     summ = ageing_summary(cur.aged, by="material_type")
     summ["bucket"] = summ["bucket"].astype(str)
     T["Ageing"] = summ
-    D["Ageing"] = "Open lines and value by material type and time left to the deadline."
     T["Expiring 90 days"] = action_list(cur.aged)
-    D["Expiring 90 days"] = (
-        "Action list: import pedimentos with open lines already expired or due within 90 days."
-    )
     ex = cur.exposure.copy()
     if "bucket" in ex:
         ex["bucket"] = ex["bucket"].astype(str)
     T["Exposure"] = ex
-    D["Exposure"] = (
-        "Exposure per open line (IGI, DTA, VAT, update, surcharges, fines, total), docs/rules/exposure.md."
-    )
 
     sm, sy = frames["savings_month"].summary, frames["savings_ytd"].summary
     T["Savings"] = pd.DataFrame(
@@ -660,22 +636,9 @@ def _build_tables(data: ReportData, frames: dict) -> None:
             "ytd_mxn": sy.set_index("metric")["amount_mxn"].reindex(sm["metric"]).to_numpy(),
         }
     )
-    D["Savings"] = (
-        "Duty and VAT deferred and saved by IMMEX, month and year to date (immex_nb.savings)."
-    )
     T["T-MEC 2.5"] = frames["tmec_summary"]
-    D["T-MEC 2.5"] = (
-        "T-MEC art. 2.5 IGI per export pedimento up to the as-of date (immex_nb.tmec), "
-        "due 60 days after the export; overdue = due date passed with IGI payable."
-    )
     T["T-MEC 2.5 lines"] = frames["tmec_lines"].reset_index(drop=True)
-    D["T-MEC 2.5 lines"] = (
-        "Every in-scope allocation up to the as-of date with its IGI, duty paid abroad, credit and payable."
-    )
     T["Rejects"] = data.ledger.rejects.reset_index(drop=True)
-    D["Rejects"] = (
-        "Rows of the client's files not loaded (file, spreadsheet row, column, value, reason)."
-    )
 
 
 def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=True) -> None:
