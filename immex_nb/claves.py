@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from immex_nb.errors import ImmexError
+from immex_nb.text import t
 
 CLAVES_FILE = "claves.csv"
 SIDES = ("imports", "exports")
@@ -200,19 +201,22 @@ class Claves:
         for clave in pd.unique(keys):
             at = keys == clave
             if clave not in rows.index:
-                out[at] = (
-                    f"unknown clave '{clave}' (not in the claves table, docs/rules/claves.md); "
-                    f"accepted in {side}: {accepted}, or add it to the client's {CLAVES_FILE}"
-                )
+                out[at] = t(
+                    "reject.clave_unknown", "en",
+                    clave=clave, side=side, accepted=accepted, file=CLAVES_FILE,
+                )  # fmt: skip
                 continue
             row = rows.loc[clave]
             if row["in_ledger"]:
                 continue
+            meaning = row["meaning_en"]
             if row["belongs"] in SIDES and row["belongs"] != side:
-                where = f"list it in {row['belongs']}"
+                out[at] = t(
+                    "reject.clave_elsewhere", "en",
+                    clave=clave, meaning=meaning, belongs=row["belongs"],
+                )  # fmt: skip
             else:
-                where = "not part of the IMMEX ledger"
-            out[at] = f"{clave} is {row['meaning_en']}: {where}"
+                out[at] = t("reject.clave_not_ledger", "en", clave=clave, meaning=meaning)
         return out
 
     def ratio_kinds(self) -> tuple[str, ...]:

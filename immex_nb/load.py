@@ -80,6 +80,7 @@ from immex_nb.schema import (
     normalize_pedimento,
 )
 from immex_nb.settings import SETTINGS_FILE, ClientSettings, read_settings
+from immex_nb.text import t
 
 #: pandas dtype of each schema column kind once loaded
 DTYPES = {
@@ -96,7 +97,34 @@ FALSE_WORDS = ("false", "0", "no", "n", "falso")
 #: dtype of each kind while rows are checked (a whole number that failed to
 #: parse needs a missing value); :func:`finalize` then gives :data:`DTYPES`
 WORKING_DTYPES = {**DTYPES, "int": "Int64"}
-EMPTY_ROW = "empty row"
+
+
+def reason(key: str, **fields) -> str:
+    """A reject reason: the English of ``reject.<key>`` (immex_nb/data/text/rejects.csv,
+    where its Spanish sits beside it; :func:`rejects_in` words a table of them)."""
+    return t(f"reject.{key}", "en", **fields)
+
+
+def rejects_in(rejects: pd.DataFrame, lang: str, claves: Claves | None = None) -> pd.DataFrame:
+    """``rejects`` with each ``reason`` said in ``lang`` (its fields, e.g. the
+    cell quoted, as they are; a clave's meaning from ``claves``, default the
+    built-in table).  rejects.csv keeps the English."""
+    from immex_nb.text import reword
+
+    if lang == "en" or rejects is None or not len(rejects):
+        return rejects
+    table = (claves or default_claves()).table
+    sides = {side: t(f"reject_side.{side}", lang) for side in SIDES}
+    values = {
+        "meaning": dict(zip(table["meaning_en"], table[f"meaning_{lang}"], strict=True)),
+        "side": sides,
+        "belongs": sides,
+    }
+    worded = {r: reword(r, lang, values=values) for r in pd.unique(rejects["reason"].dropna())}
+    return rejects.assign(reason=rejects["reason"].map(worded))
+
+
+EMPTY_ROW = reason("empty_row")
 SUMMARY_COLUMNS = ["table", "file", "read", "loaded", "rejected"]
 
 
@@ -383,16 +411,12 @@ def reject_overflow(raw: RawTable, problems: Problems) -> None:
     """A value to the right of the last header cell belongs to no column."""
     width = len(raw.header)
     reasons = [
-        f"row has a value in column {cells_used} but the header has only {width} columns"
-        for cells_used in raw.overflow.tolist()
+        reason("overflow", cell=cells_used, width=width) for cells_used in raw.overflow.tolist()
     ]
     problems.add_many(raw.overflow.index, "", reasons, values=[""] * len(reasons))
 
 
-UNCLOSED_QUOTE = (
-    'a quote (") opens in this cell and never closes, so the rest of the line was read as '
-    "one cell; the lines after it were read as their own rows (close the quote or remove it)"
-)
+UNCLOSED_QUOTE = reason("unclosed_quote")
 
 
 def reject_unclosed_quotes(raw: RawTable, mapping: dict[int, str], problems: Problems) -> None:
@@ -568,7 +592,7 @@ def parse_cell(text: str, column: Column, decimal_comma: bool) -> object:
     """One cell's value, its default when blank and optional, or ``_Invalid``."""
     if text == "":
         if column.required:
-            return _Invalid(f"missing required value ({column.name} is empty)")
+            return _Invalid(reason("missing", column=column.name))
         return default_value(column)
     try:
         return PARSERS[column.kind](text, column, decimal_comma)
@@ -587,10 +611,9 @@ def parse_pedimento(text: str, column: Column, decimal_comma: bool) -> str:
     value = normalize_pedimento(text)
     if value is None:
         digits = sum(ch.isdigit() for ch in text)
-        found = f"{digits} digits" if digits != 15 else "other characters besides the digits"
-        raise ValueError(
-            f"pedimento must be 15 digits (YY AA PPPP NNNNNNN), got '{text}' ({found})"
-        )
+        if digits == 15:
+            raise ValueError(reason("pedimento_chars", text=text))
+        raise ValueError(reason("pedimento_digits", text=text, digits=digits))
     return value
 
 
@@ -601,7 +624,8 @@ def parse_text(text: str, column: Column, decimal_comma: bool) -> str:
 def parse_material(text: str, column: Column, decimal_comma: bool) -> str:
     value = text.upper()
     if value not in MATERIAL_TYPES:
-        raise ValueError(f"unknown {column.name} '{text}'; accepted: {', '.join(MATERIAL_TYPES)}")
+        accepted = ", ".join(MATERIAL_TYPES)
+        raise ValueError(reason("material", column=column.name, text=text, accepted=accepted))
     return value
 
 
@@ -611,19 +635,15 @@ def parse_bool(text: str, column: Column, decimal_comma: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(
-        f"{column.name} must be yes/no (accepted: true/false, 1/0, sí/no, yes/no, y/n, x), got '{text}'"
-    )
+    raise ValueError(reason("bool", column=column.name, text=text))
 
 
 def parse_int(text: str, column: Column, decimal_comma: bool) -> int:
     number = parse_number(text, decimal_comma)
     if number is None or not number.is_integer():
-        raise ValueError(f"{column.name} must be a whole number, got '{text}'")
+        raise ValueError(reason("whole", column=column.name, text=text))
     if abs(number) > 2**53:
-        raise ValueError(
-            f"{column.name} is too large: '{text}' (a line number has at most 15 digits)"
-        )
+        raise ValueError(reason("too_many_digits", column=column.name, text=text))
     return int(number)
 
 
@@ -633,22 +653,19 @@ def parse_float(text: str, column: Column, decimal_comma: bool) -> float:
     body = text[:-1].strip() if percent else text
     number = parse_number(body, decimal_comma)
     if number is None:
-        example = "1234,5" if decimal_comma else "1234.5 or 1,234.5"
-        if is_rate:
-            example += ", or a percentage such as 15%"
-        raise ValueError(f"{column.name} is not a number: '{text}' (use {example})")
+        key = f"{'rate' if is_rate else 'number'}_{'comma' if decimal_comma else 'point'}"
+        raise ValueError(reason(key, column=column.name, text=text))
     return number / 100 if percent else number
 
 
 def parse_date(text: str, column: Column, decimal_comma: bool) -> date:
     value = parse_date_text(text)
     if value is None:
-        raise ValueError(
-            f"{column.name} is not a valid date: '{text}' (use YYYY-MM-DD or DD/MM/YYYY)"
-        )
+        raise ValueError(reason("date", column=column.name, text=text))
     if not _FIRST_DAY.date() <= value <= _LAST_DAY.date():
+        first, last = f"{_FIRST_DAY:%Y-%m-%d}", f"{_LAST_DAY:%Y-%m-%d}"
         raise ValueError(
-            f"{column.name} is out of range: '{text}' (accepted {_FIRST_DAY:%Y-%m-%d} to {_LAST_DAY:%Y-%m-%d})"
+            reason("date_range", column=column.name, text=text, first=first, last=last)
         )
     return value
 
@@ -909,7 +926,7 @@ DUTY_RATES = ("igi_rate", "prosec_rate")
 
 def value_checks(column: Column) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
     """The value rules of ``column``, in the order they are checked: each a
-    name (a key of :data:`CHECK_REASONS`) and a test giving, for an array of
+    name (``reject.<name>`` in immex_nb/data/text/rejects.csv) and a test giving, for an array of
     the column's numbers, which pass — the signs (quantity > 0, values ≥ 0 …),
     finite numbers, rates as fractions, and the range of the quantities
     (:data:`QUANTITY_RANGES`).  A missing value (NaN) is never tested."""
@@ -932,31 +949,11 @@ def value_checks(column: Column) -> list[tuple[str, Callable[[np.ndarray], np.nd
     return checks
 
 
-CHECK_REASONS = {
-    "positive": "{column} must be greater than 0, got {value}",
-    "non_negative": "{column} must be 0 or greater (not negative), got {value}",
-    "finite": "{column} is not a finite number, got {value}",
-    "percentage": (
-        "{column} {value} looks like a percentage; rates are fractions: write 0.15 or 15% for 15 %"
-    ),
-    "too_small": "{column} {value} is below the smallest {what} immex-nb keeps ({low})",
-    "too_large": (
-        "{column} {value} is implausibly large (over {high}{per}); check the column order"
-    ),
-}
-
-
 def _check_reason(check: str, column: str, value: str) -> str:
     low, high = QUANTITY_RANGES.get(column, (0.0, 0.0))
-    per_unit = column == "qty_per"
-    return CHECK_REASONS[check].format(
-        column=column,
-        value=value,
-        what="quantity per unit" if per_unit else "quantity",
-        low=f"{low:.6f}",
-        high=f"{high:,.0f}",
-        per=" per unit" if per_unit else "",
-    )
+    if column == "qty_per" and check in ("too_small", "too_large"):
+        check += "_per_unit"
+    return reason(check, column=column, value=value, low=f"{low:.6f}", high=f"{high:,.0f}")
 
 
 def check_values(typed: pd.DataFrame, table: Table, problems: Problems) -> None:
@@ -1008,15 +1005,12 @@ def check_claves(typed: pd.DataFrame, side: str, problems: Problems, claves: Cla
     problems.add_many(
         typed.index[below],
         "import_line",
-        [
-            f"import_line must be a line number 1 or greater (blank: any line), got {v}"
-            for v in values
-        ],
+        [reason("import_line_below", value=v) for v in values],
     )
     problems.add_many(
         typed.index[orphan],
         "import_line",
-        "import_line names a line but import_pedimento is blank: give the pedimento too",
+        reason("import_line_orphan"),
     )
 
 
@@ -1025,7 +1019,7 @@ def check_validity_ranges(typed: pd.DataFrame, problems: Problems) -> None:
     start, end = typed["valid_from"], typed["valid_to"]
     after = (start > end).to_numpy(dtype=bool)  # a blank (NaT) compares False
     reasons = [
-        f"valid_from {s.date().isoformat()} is after valid_to {e.date().isoformat()}"
+        reason("validity", start=s.date().isoformat(), end=e.date().isoformat())
         for s, e in zip(start[after], end[after], strict=True)
     ]
     problems.add_many(typed.index[after], "valid_from", reasons)
@@ -1048,7 +1042,7 @@ def check_duplicates(typed: pd.DataFrame, table: Table, problems: Problems) -> N
     for key, first_row in zip(repeated, first_rows, strict=True):
         shown = ", ".join(f"{c} {k}" for c, k in zip(key_columns, key, strict=True))
         reasons.append(
-            f"duplicate ({', '.join(key_columns)}): {shown} is already on row {first_row}"
+            reason("duplicate", columns=", ".join(key_columns), shown=shown, row=first_row)
         )
     problems.add_many(rows[repeat], key_columns[-1], reasons)
 

@@ -22,6 +22,9 @@ Imports nothing from the rest of the package but :mod:`immex_nb.errors`.
 from __future__ import annotations
 
 import csv
+import re
+import string
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -86,3 +89,50 @@ def labels(prefix: str, lang: str = DEFAULT_LANG) -> dict[str, str]:
     """
     dot = prefix + "."
     return {k[len(dot) :]: v[check_lang(lang)] for k, v in catalog().items() if k.startswith(dot)}
+
+
+@lru_cache(maxsize=8)
+def _patterns(prefix: str) -> list[tuple[str, re.Pattern]]:
+    """The English text of every key under ``prefix`` as a pattern whose
+    groups are its fields, the most specific (most fixed words) first."""
+    found = []
+    for key, texts in catalog().items():
+        if not key.startswith(prefix):
+            continue
+        parts, fixed = [], 0
+        for literal, field, _, _ in string.Formatter().parse(texts["en"]):
+            parts.append(re.escape(literal))
+            fixed += len(literal)
+            if field is not None:
+                parts.append(f"(?P<{field}>.+?)")
+        found.append((fixed, key, re.compile("".join(parts), re.DOTALL)))
+    return [(key, pattern) for _, key, pattern in sorted(found, key=lambda f: -f[0])]
+
+
+def reword(
+    text: str,
+    lang: str = DEFAULT_LANG,
+    /,
+    prefix: str = "reject.",
+    values: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """``text`` — made from the English of a key under ``prefix`` — said in
+    ``lang``, its fields carried over (``values``: per field, English value →
+    the value to show instead).  A text made from no such key is returned as
+    it is.  The loader writes its reject reasons in English (rejects.csv); a
+    Spanish report shows them in Spanish::
+
+        >>> reword("quantity must be greater than 0, got -5", "es")   # doctest: +SKIP
+        'quantity debe ser mayor que 0; se recibió -5'
+    """
+    if check_lang(lang) == "en" or not isinstance(text, str):
+        return text
+    for key, pattern in _patterns(prefix):
+        found = pattern.fullmatch(text)
+        if found:
+            fields = found.groupdict()
+            for name, mapping in (values or {}).items():
+                if name in fields:
+                    fields[name] = mapping.get(fields[name], fields[name])
+            return t(key, lang, **fields)
+    return text

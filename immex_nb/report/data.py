@@ -638,7 +638,10 @@ def _build_tables(data: ReportData, frames: dict) -> None:
     )
     T["T-MEC 2.5"] = frames["tmec_summary"]
     T["T-MEC 2.5 lines"] = frames["tmec_lines"].reset_index(drop=True)
-    T["Rejects"] = data.ledger.rejects.reset_index(drop=True)
+    from immex_nb.load import rejects_in
+
+    ledger = data.ledger
+    T["Rejects"] = rejects_in(ledger.rejects, lang, ledger.claves).reset_index(drop=True)
 
 
 def save_outputs(data: ReportData, output_dir: str | os.PathLike, *, anexo30=True) -> None:

@@ -54,6 +54,15 @@ contact = "comercio@example.mx"
 reviewed_by = "Luis Garza"
 """
 
+BAD_IMPORT = (
+    "26 40 3420 6199999,1,IN,2026-10-05,EN-TRAY-ESD,Charola,39231099,PZA,-40,1,17,CHN,EE,0.1,0,false\n"
+)
+#: the reason of BAD_IMPORT's reject as each page says it (docs/rules/validation.md)
+REASON = {
+    "es": "quantity debe ser mayor que 0; se recibió -40",
+    "en": "quantity must be greater than 0, got -40",
+}
+
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory) -> Path:
@@ -62,6 +71,8 @@ def client(tmp_path_factory) -> Path:
     shutil.copytree(DEMO, folder)
     with (folder / "client.toml").open("a", encoding="utf-8") as fh:
         fh.write(IDENTITY)
+    with (folder / "imports.csv").open("a", encoding="utf-8") as fh:  # a reject, with its reason
+        fh.write(BAD_IMPORT)
     (folder / "notes").mkdir()
     (folder / "notes" / f"{PERIOD}.md").write_text(NOTES, encoding="utf-8")
     (root / "firm.toml").write_text(FIRM, encoding="utf-8")
@@ -112,6 +123,7 @@ def test_report_is_in_one_language(pages, lang):
     else:
         assert {"deadline", "exposure", "lines", "discharged"} <= words
     assert "Traceback" not in page
+    assert REASON[lang] in page and REASON["en" if lang == "es" else "es"] not in page
 
 
 @pytest.mark.slow
