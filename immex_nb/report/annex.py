@@ -1034,6 +1034,8 @@ def annex_sheets(data, *, lang: str | None = None, anexo30=None) -> list[Sheet]:
     if len(alloc):
         d = pd.to_datetime(alloc["export_date"])
         alloc = alloc.loc[(d >= start) & (d <= end)]
+    from immex_nb.load import rejects_in
+
     ledger = data.ledger
     frames = {
         "saldos": _saldos(cur.aged, lang),
@@ -1046,7 +1048,9 @@ def annex_sheets(data, *, lang: str | None = None, anexo30=None) -> list[Sheet]:
         "descargos": _descargos(alloc, uom, lang),
         "vencimientos": _vencimientos(cur.aged, lang),
         "faltantes": _faltantes(result.shortfalls, data.ledger.imports, lang),
-        "rechazos": data.ledger.rejects.reset_index(drop=True),
+        "rechazos": rejects_in(ledger.rejects, lang, getattr(ledger, "claves", None)).reset_index(
+            drop=True
+        ),
         "exposicion": _exposicion(cur.exposure, uom, lang),
         "ahorro": _ahorro(
             getattr(data, "tables", {}).get("Savings"), getattr(data, "kpis", {}), lang

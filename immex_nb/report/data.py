@@ -169,19 +169,6 @@ def _without_allocations(snap: Snapshot) -> Snapshot:
     return dataclasses.replace(snap, result=slim)
 
 
-def _movements(snap: Snapshot, period: Period, ledger) -> pd.DataFrame:
-    """What was regularised (A3) or changed regime (F4/F5) in the month, with
-    the taxes paid with it (docs/rules/claves.md): discharged, not exposure."""
-    from immex_nb.kinds import regularised_in
-
-    r = snap.result
-    # only the month's exits (regularised_in keeps those, row by row, after
-    # copying what it is given): the same filter, before the copy
-    d = pd.to_datetime(r.allocations["export_date"])
-    month = r.allocations.loc[(d >= pd.Timestamp(period.start)) & (d <= pd.Timestamp(period.end))]
-    return regularised_in(month, period, r.balances, claves=getattr(ledger, "claves", None))
-
-
 def _af_split(balances: pd.DataFrame, exposure: pd.DataFrame) -> dict:
     """Open value and exposure with and without machinery (AF)."""
     open_rows = balances.loc[balances["open"] > 0]
@@ -209,18 +196,6 @@ def _scenario(settings):
     return Scenario(prosec=settings.prosec, vat_certified=settings.vat_certified)
 
 
-def tmec_input(allocations: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``allocations`` that :func:`immex_nb.tmec.tmec_25`
-    reads (its output columns, the rate columns and ``export_clave``), without
-    a copy: ``tmec_25`` copies and joins what it is given, and a big client's
-    allocations are millions of rows of which it needs half the bytes.  Same
-    result as the whole frame (tests/report/test_speed.py)."""
-    from immex_nb.tmec import RATE_COLUMNS, TMEC_COLUMNS
-
-    wanted = {*TMEC_COLUMNS, *RATE_COLUMNS, "export_clave"}
-    return allocations[[c for c in allocations.columns if c in wanted]]
-
-
 def _month_kpis(ledger, snap: Snapshot, period: Period) -> tuple[dict, dict]:
     """Activity, savings and T-MEC KPIs of ``period`` + the frames behind them."""
     from immex_nb.savings import savings
@@ -237,7 +212,7 @@ def _month_kpis(ledger, snap: Snapshot, period: Period) -> tuple[dict, dict]:
     # T-MEC 2.5 on every export up to the as-of date, as immex_nb.tmec computes it
     # (once: the month's and the year's savings take their rows from it)
     tm = tmec_25(
-        tmec_input(r.allocations),
+        r.allocations,
         r.balances,
         exports,
         us_duty_rate=sc.us_duty_rate,
@@ -394,7 +369,10 @@ def build_report_data(
         )
     _build_tables(data, frames)
     data.history = _history(ledger, cur, as_of)
-    data.movements = _movements(cur, this, ledger)
+    from immex_nb.kinds import regularised_in
+
+    r = cur.result  # A3 regularisations and F4/F5 changes of regime of the month, with their taxes
+    data.movements = regularised_in(r.allocations, this, r.balances, claves=ledger.claves)
     from immex_nb.report.annex import report_anexo30
 
     data.anexo30 = report_anexo30(data)  # None when compared with another month

@@ -140,6 +140,31 @@ def test_month_sheets(acme, tmp_path):
     assert any(r["Concepto"] == "IGI diferido" for r in sav)
 
 
+
+@pytest.mark.parametrize(
+    ("lang", "sheet", "reason"),
+    [
+        ("es", "Rechazos", "quantity debe ser mayor que 0; se recibió -3"),
+        ("en", "Rejected rows", "quantity must be greater than 0, got -3"),
+    ],
+)
+def test_rejects_sheet_gives_the_reason_in_the_workbooks_language(tmp_path, lang, sheet, reason):
+    """docs/rules/validation.md: rejects.csv keeps English, the annex its own language."""
+    from immex_nb.report.sections import build_report_data
+
+    root = write_clients(tmp_path / "data")
+    path = root / "acme" / "imports.csv"
+    header, first = path.read_text(encoding="utf-8").splitlines()[:2]
+    cells = dict(zip(header.split(","), first.split(","), strict=True))
+    cells.update(line="77", quantity="-3")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(",".join(cells.values()) + "\n")
+    data = build_report_data(root / "acme", PERIOD, language=lang, client="acme")
+    write_report_annex(data, tmp_path / "annex.xlsx")
+    _, rows = _rows(openpyxl.load_workbook(tmp_path / "annex.xlsx")[sheet])
+    assert [r[t("annex.h.motivo", lang)] for r in rows] == [reason]
+
+
 def test_index_sheet_names_client_period_and_sheets(acme, tmp_path):
     write_report_annex(acme, tmp_path / "annex.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "annex.xlsx")["Índice"]

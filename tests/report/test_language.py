@@ -54,9 +54,7 @@ contact = "comercio@example.mx"
 reviewed_by = "Luis Garza"
 """
 
-BAD_IMPORT = (
-    "26 40 3420 6199999,1,IN,2026-10-05,EN-TRAY-ESD,Charola,39231099,PZA,-40,1,17,CHN,EE,0.1,0,false\n"
-)
+BAD_IMPORT = "26 40 3420 6199999,1,IN,2026-10-05,EN-TRAY-ESD,Charola,39231099,PZA,-40,1,17,CHN,EE,0.1,0,false\n"
 #: the reason of BAD_IMPORT's reject as each page says it (docs/rules/validation.md)
 REASON = {
     "es": "quantity debe ser mayor que 0; se recibió -40",

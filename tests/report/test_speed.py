@@ -1,8 +1,7 @@
 """The report's shortcuts give the same numbers as the long way (issue 15).
 
 The report computes T-MEC 2.5 once per snapshot and takes the month's and the
-year's savings rows from it, hands ``tmec_25`` and ``regularised_in`` only the
-columns and rows they read, and drops the previous month's allocations once
+year's savings rows from it, and drops the previous month's allocations once
 its figures are computed.  Each shortcut is checked here against the plain
 call on a bundled demo client (no timings: ``bench/bench_report.py``)."""
 
@@ -16,7 +15,6 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from immex_nb.dates import Period
-from immex_nb.kinds import regularised_in
 from immex_nb.load import load
 from immex_nb.report import data as D
 from immex_nb.savings import Scenario, savings
@@ -30,16 +28,6 @@ PERIOD = Period.parse("2026-10")
 def snap():
     ledger = load(DEMO)
     return ledger, D.snapshot(ledger, pd.Timestamp(PERIOD.end))
-
-
-def test_tmec_on_the_columns_it_reads_is_the_same(snap):
-    ledger, s = snap
-    r = s.result
-    full = tmec_25(r.allocations, r.balances, ledger.exports, prosec=True)
-    assert len(full) > 0
-    lean = tmec_25(D.tmec_input(r.allocations), r.balances, ledger.exports, prosec=True)
-    assert_frame_equal(lean, full)
-    assert D.tmec_input(r.allocations).shape[1] < r.allocations.shape[1]
 
 
 @pytest.mark.parametrize("prosec", [True, False])
@@ -67,18 +55,6 @@ def test_savings_ignores_tmec_lines_under_a_tariff_shock(snap):
     plain = savings(r, sc, start=start, end=end, exports=ledger.exports)
     quick = savings(r, sc, start=start, end=end, exports=ledger.exports, tmec_lines=wrong)
     assert_frame_equal(quick.summary, plain.summary)
-
-
-def test_movements_of_the_month_are_those_of_every_exit(snap):
-    ledger, s = snap
-    r = s.result
-    seen = 0
-    for period in ("2026-05", "2026-08", "2026-09", "2026-10", "2025-01"):
-        period = Period.parse(period)
-        plain = regularised_in(r.allocations, period, r.balances, claves=ledger.claves)
-        assert_frame_equal(D._movements(s, period, ledger), plain)
-        seen += len(plain)
-    assert seen  # some month had regularisations or changes of regime
 
 
 def test_previous_month_keeps_balances_and_figures_not_allocations():
