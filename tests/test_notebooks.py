@@ -170,6 +170,9 @@ def test_exposure_notebook_in_spanish_without_widgets(client_dir, tmp_path):
     )
     assert "Exposición IMMEX" in prose and "Faltantes y renglones rechazados" in prose
     assert not {w.lower() for w in prose.split()} & ONLY_EN
+    # the demo client's one reject (an A1 filed as an import), its reason in Spanish
+    cells = str(figure_titled(nb, "Renglones rechazados (1)")["data"][0]["cells"]["values"])
+    assert "clave A1 (Importación definitiva): no forma parte del control IMMEX" in cells
 
 
 @pytest.mark.slow
