@@ -116,7 +116,11 @@ def rejects_in(rejects: pd.DataFrame, lang: str, claves: Claves | None = None) -
     table = (claves or default_claves()).table
     sides = {side: t(f"reject_side.{side}", lang) for side in SIDES}
     values = {
-        "meaning": dict(zip(table["meaning_en"], table[f"meaning_{lang}"], strict=True)),
+        "meaning": {  # a client's own claves.csv may leave a meaning blank
+            en: said
+            for en, said in zip(table["meaning_en"], table[f"meaning_{lang}"], strict=True)
+            if isinstance(en, str) and isinstance(said, str) and said
+        },
         "side": sides,
         "belongs": sides,
     }
