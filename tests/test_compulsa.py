@@ -272,6 +272,11 @@ def test_summary_lists_all_six_issues(tmp_path):
     ).all()
     empty = compulsa_summary(out.iloc[0:0])
     assert empty["findings"].eq(0).all() and len(empty) == 6
+    # what each issue means: the texts the report shows, in the language asked
+    assert s.loc[0, "meaning"] == "In Anexo 24 but not in the SAT Data Stage"
+    spanish = compulsa_summary(out, lang="es")
+    assert spanish.loc[0, "meaning"] == "En el Anexo 24 pero no en el Data Stage del SAT"
+    assert spanish.drop(columns="meaning").equals(s.drop(columns="meaning"))
 
 
 def test_cli_compulsa_writes_csvs_and_returns_1_on_differences(tmp_path, capsys):

@@ -49,14 +49,6 @@ ISSUES = (
     "quantity_mismatch",
     "value_mismatch",
 )
-ISSUE_MEANINGS = {
-    "missing_in_datastage": "In Anexo 24 but not in the SAT Data Stage",
-    "missing_in_anexo24": "In the SAT Data Stage but not in Anexo 24",
-    "clave_mismatch": "Clave de pedimento differs",
-    "date_mismatch": "Date differs (entry/presentación and payment)",
-    "quantity_mismatch": "Quantity differs (UMC)",
-    "value_mismatch": "Value differs (valor aduana MXN; USD for exports)",
-}
 COLUMNS = [
     "pedimento",
     "fraccion",
@@ -413,16 +405,19 @@ def _frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def compulsa_summary(findings: pd.DataFrame) -> pd.DataFrame:
-    """One row per issue type (all six, zero included): findings, distinct
+def compulsa_summary(findings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """One row per issue type (all six, zero included): what it means (in
+    ``lang``, the ``compulsa.*`` texts the report shows), findings, distinct
     pedimentos, and the Anexo 24 / Data Stage MXN values involved."""
+    from immex_nb.text import t
+
     rows = []
     for issue in ISSUES:
         f = findings[findings["issue"] == issue]
         rows.append(
             {
                 "issue": issue,
-                "meaning": ISSUE_MEANINGS[issue],
+                "meaning": t(f"compulsa.{issue}", lang),
                 "findings": len(f),
                 "pedimentos": f["pedimento"].nunique(),
                 "anexo24_value_mxn": float(f["anexo24_value_mxn"].sum()),
