@@ -13,6 +13,8 @@ file per area — ``common.csv``, ``report.csv``, ``figures.csv``,
     'Open value (MXN)'
 
 Sentences take ``str.format`` fields: ``t("summary.open", "es", n=3)``.
+A sentence already written in English from a key (a reject reason in
+rejects.csv) is said again in another language by :func:`reword`.
 Spanish is the default language (docs/report.md): ``resolve_lang`` picks the
 command-line value, else the client's ``language`` setting, else ``es``.
 
