@@ -666,9 +666,12 @@ def _merge_directed(directed, fifo):
 # --------------------------------------------------------------------------- memory
 
 try:  # numpy's switch for advising the kernel to back big arrays with huge pages
-    from numpy._core.multiarray import _set_madvise_hugepage
-except ImportError:  # pragma: no cover - a numpy without it: nothing to switch
-    _set_madvise_hugepage = None
+    from numpy._core.multiarray import _set_madvise_hugepage  # numpy 2
+except ImportError:  # pragma: no cover - numpy 1.26 keeps it in numpy.core
+    try:
+        from numpy.core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a numpy without it: nothing to switch
+        _set_madvise_hugepage = None
 
 _PAGES = {"lock": threading.Lock(), "depth": 0, "before": None}
 
