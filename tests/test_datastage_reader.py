@@ -514,7 +514,7 @@ def test_rates_views(tmp_path):
         and peds["clave_meaning"].str.startswith("Importación temporal").any()
     )
     assert views.immex_programs(ds) == ["IMMEX 1234-2006"]
-    ov = views.overview(ds).set_index("item")["value"]
+    ov = views.overview(ds, lang="en").set_index("item")["value"]
     assert ov["rectifications (701)"] == "1" and ov["operations (latest versions)"] == "17"
 
 

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from immex_nb.datastage.reader import DataStage, lookup
+from immex_nb.text import t
 
 ISSUES = (
     "missing_in_datastage",
@@ -159,6 +160,12 @@ def _datastage_side(ds: DataStage) -> tuple[pd.DataFrame, pd.DataFrame]:
     return peds, sums
 
 
+def _detail(key: str, **fields) -> str:
+    """A finding's detail: the English of ``compulsa_detail.<key>``
+    (immex_nb/data/text/datastage.csv, its Spanish beside it)."""
+    return t(f"compulsa_detail.{key}", "en", **fields)
+
+
 def _claves(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Per group of ``keys`` (index: the keys), its distinct claves sorted and
     joined by commas: ``"IN,ITE"``."""
@@ -225,7 +232,7 @@ def compulsa(
 
     # 1. whole pedimentos SAT does not have
     gone = groups[~present].assign(
-        issue="missing_in_datastage", detail="pedimento not in the Data Stage"
+        issue="missing_in_datastage", detail=_detail("ped_not_in_datastage")
     )
     rows.append(gone)
 
@@ -241,10 +248,12 @@ def compulsa(
         bad_clave.assign(
             fraccion="",
             issue="clave_mismatch",
-            detail="Anexo 24 "
-            + bad_clave["anexo24_clave"]
-            + "; Data Stage "
-            + bad_clave["datastage_clave"],
+            detail=[
+                _detail("clave", anexo24=a, datastage=d)
+                for a, d in zip(
+                    bad_clave["anexo24_clave"], bad_clave["datastage_clave"], strict=True
+                )
+            ],
         ).drop(columns="anexo24_date")
     )
     primary = facts["fecha_presentacion"].where(peds["flow"] == "export", facts["fecha_entrada"])
@@ -262,9 +271,11 @@ def compulsa(
             fraccion="",
             issue="date_mismatch",
             detail=[
-                f"Anexo 24 {a:%Y-%m-%d}; Data Stage entry/presentación "
-                + (f"{e:%Y-%m-%d}" if not pd.isna(e) else "none")
-                + f", payment {p:%Y-%m-%d}"
+                _detail(
+                    "date", anexo24=f"{a:%Y-%m-%d}", entry=f"{e:%Y-%m-%d}", payment=f"{p:%Y-%m-%d}"
+                )
+                if not pd.isna(e)
+                else _detail("date_no_entry", anexo24=f"{a:%Y-%m-%d}", payment=f"{p:%Y-%m-%d}")
                 for a, e, p in zip(
                     bad_date["anexo24_date"],
                     primary[far.to_numpy()],
@@ -297,12 +308,12 @@ def compulsa(
     )
     rows.append(
         m[m["_merge"] == "left_only"].assign(
-            issue="missing_in_datastage", detail="fracción not in the Data Stage partidas"
+            issue="missing_in_datastage", detail=_detail("fraccion_not_in_datastage")
         )
     )
     rows.append(
         m[m["_merge"] == "right_only"].assign(
-            issue="missing_in_anexo24", detail="fracción not in Anexo 24"
+            issue="missing_in_anexo24", detail=_detail("fraccion_not_in_anexo24")
         )
     )
     both = m[m["_merge"] == "both"]
@@ -311,7 +322,8 @@ def compulsa(
     qbad = both[dq.abs() > n * qty_tolerance + 1e-9]
     rows.append(
         qbad.assign(
-            issue="quantity_mismatch", detail=[f"difference {x:+.3f}" for x in dq[qbad.index]]
+            issue="quantity_mismatch",
+            detail=[_detail("quantity", difference=f"{x:+.3f}") for x in dq[qbad.index]],
         )
     )
     use_mxn = (both["flow"] == "import") & both["anexo24_value_mxn"].notna()
@@ -324,7 +336,7 @@ def compulsa(
         vbad.assign(
             issue="value_mismatch",
             detail=[
-                f"difference {x:+,.2f} {c}"
+                _detail("value", difference=f"{x:+,.2f}", currency=c)
                 for x, c in zip((d_val - a_val)[vbad_mask], cur, strict=True)
             ],
         )
@@ -352,7 +364,7 @@ def compulsa(
                 "datastage_clave": facts["clave"].to_numpy(),
                 "datastage_date": facts["fecha_pago"].to_numpy(),
                 "datastage_partidas": extra["partidas"].to_numpy(),
-                "detail": "pedimento not in Anexo 24",
+                "detail": _detail("ped_not_in_anexo24"),
             }
         )
     )
@@ -368,7 +380,7 @@ def compulsa(
                 "datastage_pedimento": facts["pedimento"],
                 "datastage_clave": facts["clave"],
                 "datastage_date": facts["fecha_pago"],
-                "detail": "pedimento (no partidas) not in Anexo 24",
+                "detail": _detail("ped_bare_not_in_anexo24"),
             }
         )
     )
@@ -409,7 +421,6 @@ def compulsa_summary(findings: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """One row per issue type (all six, zero included): what it means (in
     ``lang``, the ``compulsa.*`` texts the report shows), findings, distinct
     pedimentos, and the Anexo 24 / Data Stage MXN values involved."""
-    from immex_nb.text import t
 
     rows = []
     for issue in ISSUES:

@@ -24,6 +24,7 @@ from importlib import resources
 import pandas as pd
 
 from immex_nb.datastage.reader import DataStage, lookup
+from immex_nb.text import DEFAULT_LANG, has, reword, t
 
 #: forma de pago → what it means for the cash position (Apéndice 13)
 TREATMENT = {
@@ -260,13 +261,13 @@ def taxes(ds: DataStage, *, latest_only: bool = True) -> pd.DataFrame:
 
 def taxes_by_month(ds: DataStage, *, latest_only: bool = True) -> pd.DataFrame:
     """MXN by month × contribution × treatment (paid / deferred / credited …)."""
-    t = taxes(ds, latest_only=latest_only)
-    if t.empty:
+    tx = taxes(ds, latest_only=latest_only)
+    if tx.empty:
         return pd.DataFrame(
             columns=["month", "contribucion", "treatment", "forma_pago", "importe_mxn"]
         )
     return (
-        t.groupby(["month", "contribucion", "treatment", "forma_pago"], as_index=False)[
+        tx.groupby(["month", "contribucion", "treatment", "forma_pago"], as_index=False)[
             "importe_mxn"
         ]
         .sum()
@@ -386,7 +387,7 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
                         "check": "rejected_lines",
                         "expected": "0",
                         "found": r["size"].astype(str),
-                        "detail": "lines in rejects",
+                        "detail": t("ds.detail.rejected_lines", "en"),
                     }
                 ),
             ],
@@ -399,11 +400,11 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
                 f,
                 pd.DataFrame(
                     {
-                        "source": ["all files"],
+                        "source": [t("ds.source.all_files", "en")],
                         "check": ["cp1252_lines"],
                         "expected": ["0"],
                         "found": [str(ds.cp1252_lines)],
-                        "detail": ["lines not valid UTF-8, decoded as Windows-1252"],
+                        "detail": [t("ds.detail.cp1252", "en")],
                     }
                 ),
             ],
@@ -412,69 +413,151 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
     return f.reset_index(drop=True)
 
 
-def overview(ds: DataStage) -> pd.DataFrame:
-    """The request at a glance: period, folios, pedimentos, rectifications,
-    partidas, semáforo, rejected lines and data-quality findings."""
+def overview(ds: DataStage, lang: str = DEFAULT_LANG) -> pd.DataFrame:
+    """The request at a glance, in ``lang``: period, folios, pedimentos,
+    rectifications, partidas, semáforo, rejected lines and data-quality findings."""
     lo, hi = ds.period()
     idx = ds.index
     sel = semaforo(ds)
+    n_imports = int((idx["tipo_operacion"] == "1").sum())
+    n_exports = int((idx["tipo_operacion"] == "2").sum())
     items = [
-        ("period", f"{lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None else "no Resumen"),
-        ("folios", ", ".join(ds.resumen["Folio"].astype(str)) or "—"),
-        ("RFC", ", ".join(sorted(set(ds.resumen["RFCoPatenteAduanal"].astype(str)))) or "—"),
-        ("pedimentos (501 rows)", len(idx)),
-        ("operations (latest versions)", int(idx["is_latest"].sum())),
         (
-            "imports / exports",
-            f"{int((idx['tipo_operacion'] == '1').sum())} / {int((idx['tipo_operacion'] == '2').sum())}",
+            "period",
+            f"{lo:%Y-%m-%d} – {hi:%Y-%m-%d}" if lo is not None else t("ds.ov.no_resumen", lang),
         ),
-        ("rectifications (701)", len(ds.chain)),
-        ("partidas (551)", len(ds["551"])),
-        ("red lights (semáforo 0)", f"{int(sel['red'].sum())} of {len(sel)}" if len(sel) else "0"),
-        ("rejected lines", len(ds.rejects)),
-        ("data-quality findings", len(ds.findings)),
+        ("folios", ", ".join(ds.resumen["Folio"].astype(str)) or "—"),
+        ("rfc", ", ".join(sorted(set(ds.resumen["RFCoPatenteAduanal"].astype(str)))) or "—"),
+        ("pedimentos", len(idx)),
+        ("operations", int(idx["is_latest"].sum())),
+        ("imports_exports", f"{n_imports} / {n_exports}"),
+        ("rectifications", len(ds.chain)),
+        ("partidas", len(ds["551"])),
+        (
+            "red",
+            t("ds.ov.red_of", lang, red=int(sel["red"].sum()), n=len(sel)) if len(sel) else "0",
+        ),
+        ("rejected", len(ds.rejects)),
+        ("findings", len(ds.findings)),
     ]
-    return pd.DataFrame(items, columns=["item", "value"]).astype({"value": "str"})
+    rows = [(t(f"ds.ov.{key}", lang), value) for key, value in items]
+    return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": "str"})
 
 
 # ---------------------------------------------------------------- figures
 
 
-def figure_taxes_by_month(ds: DataStage):
+def figure_taxes_by_month(ds: DataStage, lang: str = DEFAULT_LANG):
     """Stacked bars: MXN per month by contribution and treatment."""
     import plotly.graph_objects as go
 
-    t = taxes_by_month(ds)
+    by_month = taxes_by_month(ds)
     fig = go.Figure()
-    if not t.empty:
-        t["series"] = t["contribucion"] + " · " + t["treatment"]
-        for name, g in t.groupby("series", sort=True):
+    if not by_month.empty:
+        by_month["series"] = by_month["contribucion"] + " · " + _treatments(by_month, lang)
+        for name, g in by_month.groupby("series", sort=True):
             g = g.groupby("month", as_index=False)["importe_mxn"].sum()
             fig.add_bar(x=g["month"], y=g["importe_mxn"], name=name)
     fig.update_layout(
         barmode="stack",
-        title="Contributions by month and forma de pago (MXN)",
-        xaxis_title="month (payment)",
+        title=t("ds.fig.taxes_title", lang),
+        xaxis_title=t("ds.fig.taxes_x", lang),
         yaxis_title="MXN",
-        legend_title="contribution · treatment",
+        legend_title=t("ds.fig.taxes_legend", lang),
     )
     return fig
 
 
-def figure_rates(ds: DataStage):
+def figure_rates(ds: DataStage, lang: str = DEFAULT_LANG):
     """Rectification rate and red-light rate by aduana."""
     import plotly.graph_objects as go
 
     rr = rectification_rates(ds, by=("aduana",))
     sr = semaforo_rates(ds, by=("aduana",))
     fig = go.Figure()
-    fig.add_bar(x=rr["aduana"], y=rr["rectification_rate"], name="rectification rate")
-    fig.add_bar(x=sr["aduana"], y=sr["red_rate"], name="red-light (reconocimiento) rate")
+    fig.add_bar(
+        x=rr["aduana"], y=rr["rectification_rate"], name=t("ds.fig.rectification_rate", lang)
+    )
+    fig.add_bar(x=sr["aduana"], y=sr["red_rate"], name=t("ds.fig.red_rate", lang))
     fig.update_layout(
         barmode="group",
-        title="Rectification and semáforo rates by aduana",
-        xaxis_title="aduana",
-        yaxis_title="share",
+        title=t("ds.fig.rates_title", lang),
+        xaxis_title=t("ds.fig.rates_x", lang),
+        yaxis_title=t("ds.fig.rates_y", lang),
         yaxis_tickformat=".0%",
     )
     return fig
+
+
+# ---------------------------------------------------------------- for a reader
+
+#: English texts of the tables below and the keys that say them in another language
+_WORDED = ("compulsa_detail.", "ds_finding.", "ds.detail.", "ds.source.")
+
+
+def _treatments(frame: pd.DataFrame, lang: str) -> pd.Series:
+    return frame["treatment"].map(
+        lambda v: t(f"ds.treatment.{v}", lang) if has(f"ds.treatment.{v}") else v
+    )
+
+
+def _said(text: object, lang: str) -> object:
+    """A text the reader, compulsa or these views wrote in English, in ``lang``."""
+    if not isinstance(text, str):
+        return text
+    for prefix in _WORDED:
+        said = reword(text, lang, prefix=prefix)
+        if said != text or lang == "en":
+            return said
+    return text
+
+
+def _check(code: object, lang: str) -> object:
+    if not isinstance(code, str):
+        return code
+    if code.startswith("resumen_") and has("ds_check.resumen"):
+        return t("ds_check.resumen", lang, column=code[len("resumen_") :])
+    return t(f"ds_check.{code}", lang) if has(f"ds_check.{code}") else code
+
+
+def for_reader(frame: pd.DataFrame, lang: str = DEFAULT_LANG) -> pd.DataFrame:
+    """``frame`` (any table of this module or of :func:`~immex_nb.datastage.compulsa`)
+    as a reader sees it in ``lang``: headers in words (``ds.col.*``), an issue
+    code as what it means, a treatment, check or yes/no in words, and the
+    English details said in ``lang`` (the quoted values carried over).
+    The numbers and the client's own codes are left as they are."""
+    out = frame.copy()
+    if "issue" in out and "meaning" in out:
+        out = out.drop(columns="issue")  # compulsa_summary: the meaning says it
+    elif "issue" in out:
+        out["issue"] = [t(f"compulsa.{i}", lang) for i in out["issue"]]
+    if "treatment" in out:
+        out["treatment"] = _treatments(out, lang)
+    if "check" in out:
+        out["check"] = [_check(c, lang) for c in out["check"]]
+    for col in ("detail", "expected", "found", "source"):
+        if col in out:
+            out[col] = [_said(v, lang) for v in out[col]]
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].map({True: t("ds.yes", lang), False: t("ds.no", lang)})
+
+    def said(name):
+        return t(f"ds.col.{name}", lang) if has(f"ds.col.{name}") else name
+
+    if out.index.name is not None:
+        out.index = out.index.rename(said(out.index.name))
+    return out.rename(columns=said)
+
+
+def taxes_pivot(ds: DataStage, lang: str = DEFAULT_LANG) -> pd.DataFrame:
+    """MXN per payment month (rows) × contribution and treatment (columns), in words."""
+    by_month = taxes_by_month(ds).assign(treatment=lambda f: _treatments(f, lang))
+    table = by_month.pivot_table(
+        index="month", columns=["contribucion", "treatment"], values="importe_mxn",
+        aggfunc="sum", fill_value=0,
+    )  # fmt: skip
+    names = {n: t(f"ds.col.{n}", lang) for n in ("month", "contribucion", "treatment")}
+    table.index.name = names["month"]
+    table.columns.names = [names["contribucion"], names["treatment"]]
+    return table
