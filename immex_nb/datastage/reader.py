@@ -512,11 +512,18 @@ def findings_in(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
         return findings
     out = findings.copy()
     for column in ("source", "expected", "found", "detail"):
-        if column in out:
-            said = {
-                v: reword(v, lang, prefix="ds_finding.") for v in pd.unique(out[column].dropna())
-            }
-            out[column] = out[column].map(said)
+        if column not in out:
+            continue
+        if column == "source":  # a file or a folio, but for "3 paths" and "all files"
+            prefixes = ("ds_finding.paths", "ds_finding.all_files")
+        else:
+            prefixes = ("ds_finding.",)
+        said = {}
+        for value in pd.unique(out[column].dropna()):
+            said[value] = value
+            for prefix in prefixes:
+                said[value] = reword(said[value], lang, prefix=prefix)
+        out[column] = out[column].map(said)
     if "check" in out:
         where = list(out.columns).index("check") + 1
         out.insert(where, "meaning", [check_words(str(c), lang) for c in out["check"]])
