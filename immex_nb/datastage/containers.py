@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from immex_nb.datastage.layouts import RECORD_TYPES
 from immex_nb.errors import ImmexError
+from immex_nb.text import t
 
 #: a member declaring more than this many bytes is refused (the largest real
 #: ``.asc`` seen is a few tens of MB)
@@ -62,6 +63,12 @@ class Member:
 
 
 Note = Callable[[str, str, str], None]  # (source, check, detail)
+
+
+def _words(key: str, **fields) -> str:
+    """A finding's words: the English of ``ds_finding.<key>``
+    (immex_nb/data/text/ds_findings.csv, where the Spanish sits beside it)."""
+    return t(f"ds_finding.{key}", "en", **fields)
 
 
 def classify(name: str) -> tuple[str, str] | None:
@@ -117,7 +124,7 @@ def sources(paths: list[Path], note: Note) -> list[tuple[Path, str]]:
             if p.suffix.lower() == ".zip" or classify(p.name) is not None:
                 out.append((p, label))
             elif path.is_dir():
-                note(label, "unknown_file", "ignored")
+                note(label, "unknown_file", _words("ignored"))
             else:
                 raise ImmexError(f"{p} is not a Data Stage ZIP or .asc file")
     return out
@@ -143,18 +150,20 @@ def _entry(
         return
     kind = classify(name)
     if kind is None:
-        note(inner, "unknown_file", "ignored")
+        note(inner, "unknown_file", _words("ignored"))
         return
     yield Member(inner, container, kind[0], kind[1], data)
 
 
 def _refusal(size: int, compressed: int, limits: Limits) -> str | None:
     if size > limits.max_member_bytes:
-        return f"declares {size:,} bytes (limit {limits.max_member_bytes:,}); not inflated"
+        return _words("over_limit", size=f"{size:,}", limit=f"{limits.max_member_bytes:,}")
     if size > limits.ratio_floor and size > limits.max_ratio * max(compressed, 1):
-        return (
-            f"declares {size:,} bytes from {compressed:,} compressed "
-            f"(ratio over {limits.max_ratio:g}); refused as a probable ZIP bomb, not inflated"
+        return _words(
+            "probable_bomb",
+            size=f"{size:,}",
+            compressed=f"{compressed:,}",
+            ratio=f"{limits.max_ratio:g}",
         )
     return None
 
@@ -163,25 +172,29 @@ _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile
 _METHOD_NAMES = {9: "Deflate64", 6: "Implode", 98: "PPMd", 99: "AES"}
 
 
-def _method(method: int) -> str:
-    return _METHOD_NAMES.get(method, f"method {method}")
+def _method(key: str, method: int) -> str:
+    """The words of ``key`` for a compression method: its name when it has
+    one (``Deflate64``), else its number (``method 93``, key ``<key>_number``)."""
+    if method in _METHOD_NAMES:
+        return _words(key, method=_METHOD_NAMES[method])
+    return _words(key.replace("method_", "method_number_"), number=method)
 
 
 def _zip(
     source: Path | bytes, label: str, note: Note, limits: Limits, depth: int
 ) -> Iterator[Member]:
     if depth > MAX_NESTING:
-        note(label, "unknown_file", "ZIP nested too deep; ignored")
+        note(label, "unknown_file", _words("nested_too_deep"))
         return
     try:
         zf = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         data = source.read_bytes() if isinstance(source, Path) else source
         if data[:4] == _LOCAL:
-            note(label, "truncated_zip", f"no readable directory ({exc}); complete members read")
+            note(label, "truncated_zip", _words("no_directory", error=exc))
             yield from _salvage(data, label, note, limits, depth)
         else:
-            note(label, "unknown_file", "not a readable ZIP; ignored")
+            note(label, "unknown_file", _words("not_a_zip"))
         return
     with zf:
         for info in zf.infolist():
@@ -189,14 +202,13 @@ def _zip(
                 continue
             where = f"{label}:{info.filename}"
             if info.flag_bits & 0x1:
-                note(where, "unreadable_member", "encrypted (password protected); not read")
+                note(where, "unreadable_member", _words("encrypted"))
                 continue
             if info.compress_type not in _METHODS:
                 note(
                     where,
                     "unreadable_member",
-                    f"compressed with {_method(info.compress_type)}, which cannot be inflated "
-                    "here; re-compress the ZIP with ordinary Deflate",
+                    _method("method_unsupported", info.compress_type),
                 )
                 continue
             refused = _refusal(info.file_size, info.compress_size, limits)
@@ -213,10 +225,10 @@ def _zip(
                 RuntimeError,
                 ValueError,
             ) as exc:
-                note(where, "unreadable_member", f"corrupt member: {str(exc)[:160]}")
+                note(where, "unreadable_member", _words("corrupt", error=str(exc)[:160]))
                 continue
             except NotImplementedError as exc:
-                note(where, "unreadable_member", f"cannot be inflated: {str(exc)[:160]}")
+                note(where, "unreadable_member", _words("cannot_inflate", error=str(exc)[:160]))
                 continue
             yield from _entry(info.filename, data, label, label, note, limits, depth)
 
@@ -241,7 +253,7 @@ def _salvage(data: bytes, label: str, note: Note, limits: Limits, depth: int) ->
         if name.endswith("/") or skip(name):
             continue
         if flags & 0x1:
-            note(where, "unreadable_member", "encrypted (password protected); not read")
+            note(where, "unreadable_member", _words("encrypted"))
             continue
         if not flags & 0x8:
             refused = _refusal(usize, csize, limits)
@@ -251,7 +263,7 @@ def _salvage(data: bytes, label: str, note: Note, limits: Limits, depth: int) ->
         if method == zipfile.ZIP_STORED and not flags & 0x8:
             content = bytes(view[start : start + csize])
             if len(content) < csize:
-                note(where, "unreadable_member", "cut off by the end of the truncated ZIP")
+                note(where, "unreadable_member", _words("cut_off"))
                 return
             pos = start + csize
         elif method == zipfile.ZIP_DEFLATED:
@@ -259,19 +271,19 @@ def _salvage(data: bytes, label: str, note: Note, limits: Limits, depth: int) ->
             try:
                 content = d.decompress(view[start:], limits.max_member_bytes + 1)
             except zlib.error as exc:
-                note(where, "unreadable_member", f"corrupt member: {exc}")
+                note(where, "unreadable_member", _words("corrupt", error=exc))
                 continue
             if len(content) > limits.max_member_bytes:
-                note(where, "refused_member", "inflates past the size limit; not read")
+                note(where, "refused_member", _words("inflates_past_limit"))
                 return
             if not d.eof:
-                note(where, "unreadable_member", "cut off by the end of the truncated ZIP")
+                note(where, "unreadable_member", _words("cut_off"))
                 return
             pos = len(data) - len(d.unused_data)
             if not flags & 0x8 and zlib.crc32(content) != crc:
-                note(where, "unreadable_member", "corrupt member: bad CRC-32")
+                note(where, "unreadable_member", _words("bad_crc"))
                 continue
         else:
-            note(where, "unreadable_member", f"{_method(method)} member in a truncated ZIP")
+            note(where, "unreadable_member", _method("method_in_truncated", method))
             continue
         yield from _entry(name, content, label, label, note, limits, depth)

@@ -66,6 +66,7 @@ from immex_nb.datastage import containers
 from immex_nb.datastage.layouts import HEADERS, PEDIMENTO_KEY, RECORD_TYPES, date_field, field_kind
 from immex_nb.errors import ImmexError
 from immex_nb.schema import REJECT_COLUMNS
+from immex_nb.text import has, reword, t
 
 FINDING_COLUMNS = ["source", "check", "expected", "found", "detail"]
 INDEX_COLUMNS = [
@@ -279,7 +280,13 @@ def parse_asc(data: bytes, tipo: str, label: str) -> _Parsed:
     nl = buf.find(b"\n")
     head = buf if nl < 0 else buf[:nl]
     if not head.strip(b" \x00\r"):
-        f = _finding(label, "empty_file", "header line", "nothing", f"{tipo} file has no header")
+        f = _finding(
+            label,
+            "empty_file",
+            _words("header_line"),
+            _words("nothing"),
+            _words("no_header", tipo=tipo),
+        )
         return _empty_parsed([f], cp=cp)
     header = [h.strip(_STRIP) for h in head.decode("utf-8").strip("\r").lstrip("\ufeff").split("|")]
     if header and header[-1] == "":
@@ -295,7 +302,7 @@ def parse_asc(data: bytes, tipo: str, label: str) -> _Parsed:
                     "header_order",
                     "|".join(expected),
                     "|".join(header),
-                    "columns matched by name",
+                    _words("matched_by_name"),
                 )
             )
         else:
@@ -306,7 +313,7 @@ def parse_asc(data: bytes, tipo: str, label: str) -> _Parsed:
                     "header_mismatch",
                     "|".join(expected),
                     "|".join(header),
-                    f"columns missing: {missing}; every line rejected",
+                    _words("columns_missing", missing=missing),
                 )
             )
             rejects = []
@@ -473,6 +480,54 @@ def _parse_body_python(buf: bytes, offset: int, width: int, label: str, tipo: st
 
 def _reject(file: str, row: int, column: str, value: str, reason: str) -> dict:
     return {"file": file, "row": row, "column": column, "value": value, "reason": reason}
+
+
+def _words(key: str, **fields) -> str:
+    """A finding's words: the English of ``ds_finding.<key>``
+    (immex_nb/data/text/ds_findings.csv, where the Spanish sits beside it;
+    :func:`findings_in` words a table of findings in another language)."""
+    return t(f"ds_finding.{key}", "en", **fields)
+
+
+def check_words(check: str, lang: str) -> str:
+    """What a finding's ``check`` code means, in ``lang`` (``ds_check.<check>``;
+    the ``resumen_<column>`` checks share ``ds_check.resumen``).  A code
+    without a text is returned as it is."""
+    if has(f"ds_check.{check}"):
+        return t(f"ds_check.{check}", lang)
+    if check.startswith("resumen_"):
+        names = {c.lower(): c for c in HEADERS["Resumen"]}
+        column = names.get(check[len("resumen_") :], check[len("resumen_") :])
+        return t("ds_check.resumen", lang, column=column)
+    return check
+
+
+def findings_in(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``findings`` (:attr:`DataStage.findings` or ``views.data_quality``) with
+    every text said in ``lang`` — source, expected, found, detail; file
+    names, folios, codes and the messages of Python errors carried as they
+    are — and a ``meaning`` column beside ``check`` (:func:`check_words`).
+    The findings table keeps the English."""
+    if findings is None or not len(findings):
+        return findings
+    out = findings.copy()
+    for column in ("source", "expected", "found", "detail"):
+        if column not in out:
+            continue
+        if column == "source":  # a file or a folio, but for "3 paths" and "all files"
+            prefixes = ("ds_finding.paths", "ds_finding.all_files")
+        else:
+            prefixes = ("ds_finding.",)
+        said = {}
+        for value in pd.unique(out[column].dropna()):
+            said[value] = value
+            for prefix in prefixes:
+                said[value] = reword(said[value], lang, prefix=prefix)
+        out[column] = out[column].map(said)
+    if "check" in out:
+        where = list(out.columns).index("check") + 1
+        out.insert(where, "meaning", [check_words(str(c), lang) for c in out["check"]])
+    return out
 
 
 def _finding(source: str, check: str, expected: object, found: object, detail: str) -> dict:
@@ -864,9 +919,7 @@ def _build_index(
                 "pedimento_repeated",
                 0,
                 int(repeated.sum()),
-                "501 rows that differ but carry the same pedimento (patente, sección, number, "
-                "year), e.g. from requests downloaded at different times; the index keeps the "
-                "last one read",
+                _words("pedimento_repeated"),
             )
         )
         idx = idx[~repeated.to_numpy()].reset_index(drop=True)
@@ -878,8 +931,7 @@ def _build_index(
                 "pedimento_unreadable",
                 0,
                 unreadable,
-                "501 rows whose Patente/Pedimento/SeccionAduanera/FechaPagoReal "
-                "do not give a 15-digit pedimento; left out of the views",
+                _words("pedimento_unreadable"),
             )
         )
 
@@ -904,9 +956,9 @@ def _build_index(
                 _finding(
                     "701",
                     "rectification_unreadable",
-                    "pedimento numbers",
+                    _words("pedimento_numbers"),
                     f"{r.Patente} {r.Pedimento} {r.SeccionAduanera} → {r.PedimentoAnterior}",
-                    "a 701 row whose pedimento numbers cannot be built",
+                    _words("rectification_unreadable"),
                 )
             )
             continue
@@ -940,7 +992,7 @@ def _build_index(
                     "rectification_fork",
                     successor[prev],
                     new,
-                    f"{prev} is rectified by two pedimentos; the later number is taken as latest",
+                    _words("rectification_fork", pedimento=prev),
                 )
             )
             new = max(new, successor[prev])
@@ -956,7 +1008,11 @@ def _build_index(
             if cur in seen:
                 findings.append(
                     _finding(
-                        "701", "rectification_cycle", "a chain", start, "701 rows form a cycle"
+                        "701",
+                        "rectification_cycle",
+                        _words("a_chain"),
+                        start,
+                        _words("rectification_cycle"),
                     )
                 )
                 break
@@ -1051,7 +1107,7 @@ def read_datastage(
                         "duplicate_file",
                         first_label,
                         m.label,
-                        "same folio and type with other content; first copy kept",
+                        _words("duplicate_file"),
                     )
                 )
             continue
@@ -1086,12 +1142,12 @@ def read_datastage(
                 folio,
                 "identical_request",
                 sorted(set(where.values()))[0],
-                f"{len(shown)} cop{'y' if len(shown) == 1 else 'ies'}",
-                "identical re-download of request "
-                + folio
-                + " skipped: "
-                + ", ".join(shown[:3])
-                + (" …" if len(shown) > 3 else ""),
+                _words("copy" if len(shown) == 1 else "copies", n=len(shown)),
+                _words(
+                    "identical_request",
+                    folio=folio,
+                    names=", ".join(shown[:3]) + (" …" if len(shown) > 3 else ""),
+                ),
             )
         )
     folios = sorted({folio for folio, _ in seen})
@@ -1102,9 +1158,9 @@ def read_datastage(
                 _finding(
                     folio,
                     "missing_file",
-                    "26 record types",
-                    f"{26 - len(missing)}",
-                    f"no file for {', '.join(missing)} (read as empty)",
+                    _words("record_types", n=len(RECORD_TYPES)),
+                    f"{len(RECORD_TYPES) - len(missing)}",
+                    _words("missing_file", tipos=", ".join(missing)),
                 )
             )
 
@@ -1120,7 +1176,7 @@ def read_datastage(
                     "duplicate_rows",
                     0,
                     dup,
-                    "rows repeated by overlapping requests are kept once",
+                    _words("duplicate_rows"),
                 )
             )
 
@@ -1132,9 +1188,9 @@ def read_datastage(
                 _finding(
                     folio,
                     "folio_mismatch",
-                    "files named after Resumen.Folio",
+                    _words("files_named_after_folio"),
                     ", ".join(folios),
-                    "Resumen.Folio matches no file prefix",
+                    _words("folio_mismatch"),
                 )
             )
             continue
@@ -1150,12 +1206,12 @@ def read_datastage(
                         f"resumen_{col.lower()}",
                         total,
                         found,
-                        f"Resumen.{col} announces {total} rows; {tipo} has {found}",
+                        _words("resumen_total", column=col, total=total, tipo=tipo, found=found),
                     )
                 )
     if rejects:
-        name = paths[0].name if len(paths) == 1 else f"{len(paths)} paths"
-        findings.append(_finding(name, "rejected_lines", 0, len(rejects), "see rejects"))
+        name = paths[0].name if len(paths) == 1 else _words("paths", n=len(paths))
+        findings.append(_finding(name, "rejected_lines", 0, len(rejects), _words("see_rejects")))
 
     fallback = tables["Resumen"]["Fecha_Final"].max() if len(tables["Resumen"]) else pd.NaT
     fallback_year = None if pd.isna(fallback) else int(fallback.year)
@@ -1307,9 +1363,7 @@ def _orphans(ds: DataStage) -> None:
     if len(ds["551"]):
         n = _missing_parents(cast(_identity(ds["551"], "551")), cast(_identity(ds["501"], "501")))
         if n:
-            extra.append(
-                _finding("551", "orphan_partida", 0, n, "551 rows whose pedimento is not in 501")
-            )
+            extra.append(_finding("551", "orphan_partida", 0, n, _words("orphan_partida")))
     if len(ds["557"]):
         kp = ("Fraccion", "SecuenciaFraccion")
         n = (
@@ -1321,7 +1375,7 @@ def _orphans(ds: DataStage) -> None:
         )
         if n:
             extra.append(
-                _finding("557", "orphan_contribucion", 0, n, "557 rows whose partida is not in 551")
+                _finding("557", "orphan_contribucion", 0, n, _words("orphan_contribucion"))
             )
     if extra:
         ds.findings = pd.concat(
