@@ -23,7 +23,7 @@ from importlib import resources
 
 import pandas as pd
 
-from immex_nb.datastage.reader import DataStage, lookup
+from immex_nb.datastage.reader import DataStage, findings_in, lookup
 from immex_nb.text import DEFAULT_LANG, has, reword, t
 
 #: forma de pago → what it means for the cash position (Apéndice 13)
@@ -387,7 +387,7 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
                         "check": "rejected_lines",
                         "expected": "0",
                         "found": r["size"].astype(str),
-                        "detail": t("ds.detail.rejected_lines", "en"),
+                        "detail": t("ds_finding.lines_in_rejects", "en"),
                     }
                 ),
             ],
@@ -400,11 +400,11 @@ def data_quality(ds: DataStage) -> pd.DataFrame:
                 f,
                 pd.DataFrame(
                     {
-                        "source": [t("ds.source.all_files", "en")],
+                        "source": [t("ds_finding.all_files", "en")],
                         "check": ["cp1252_lines"],
                         "expected": ["0"],
                         "found": [str(ds.cp1252_lines)],
-                        "detail": [t("ds.detail.cp1252", "en")],
+                        "detail": [t("ds_finding.cp1252_lines", "en")],
                     }
                 ),
             ],
@@ -491,33 +491,11 @@ def figure_rates(ds: DataStage, lang: str = DEFAULT_LANG):
 
 # ---------------------------------------------------------------- for a reader
 
-#: English texts of the tables below and the keys that say them in another language
-_WORDED = ("compulsa_detail.", "ds_finding.", "ds.detail.", "ds.source.")
-
 
 def _treatments(frame: pd.DataFrame, lang: str) -> pd.Series:
     return frame["treatment"].map(
         lambda v: t(f"ds.treatment.{v}", lang) if has(f"ds.treatment.{v}") else v
     )
-
-
-def _said(text: object, lang: str) -> object:
-    """A text the reader, compulsa or these views wrote in English, in ``lang``."""
-    if not isinstance(text, str):
-        return text
-    for prefix in _WORDED:
-        said = reword(text, lang, prefix=prefix)
-        if said != text or lang == "en":
-            return said
-    return text
-
-
-def _check(code: object, lang: str) -> object:
-    if not isinstance(code, str):
-        return code
-    if code.startswith("resumen_") and has("ds_check.resumen"):
-        return t("ds_check.resumen", lang, column=code[len("resumen_") :])
-    return t(f"ds_check.{code}", lang) if has(f"ds_check.{code}") else code
 
 
 def for_reader(frame: pd.DataFrame, lang: str = DEFAULT_LANG) -> pd.DataFrame:
@@ -527,17 +505,21 @@ def for_reader(frame: pd.DataFrame, lang: str = DEFAULT_LANG) -> pd.DataFrame:
     English details said in ``lang`` (the quoted values carried over).
     The numbers and the client's own codes are left as they are."""
     out = frame.copy()
+    if "check" in out:  # data-quality findings: their texts, and the check in words
+        worded = findings_in(out, lang)
+        if "meaning" in worded:  # (an empty table has nothing to word)
+            out = worded.drop(columns="check").rename(columns={"meaning": "check"})
+    elif "detail" in out:  # compulsa findings
+        out["detail"] = [
+            reword(v, lang, prefix="compulsa_detail.") if isinstance(v, str) else v
+            for v in out["detail"]
+        ]
     if "issue" in out and "meaning" in out:
         out = out.drop(columns="issue")  # compulsa_summary: the meaning says it
     elif "issue" in out:
         out["issue"] = [t(f"compulsa.{i}", lang) for i in out["issue"]]
     if "treatment" in out:
         out["treatment"] = _treatments(out, lang)
-    if "check" in out:
-        out["check"] = [_check(c, lang) for c in out["check"]]
-    for col in ("detail", "expected", "found", "source"):
-        if col in out:
-            out[col] = [_said(v, lang) for v in out[col]]
     for col in out.columns:
         if out[col].dtype == bool:
             out[col] = out[col].map({True: t("ds.yes", lang), False: t("ds.no", lang)})

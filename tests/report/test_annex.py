@@ -140,7 +140,6 @@ def test_month_sheets(acme, tmp_path):
     assert any(r["Concepto"] == "IGI diferido" for r in sav)
 
 
-
 @pytest.mark.parametrize(
     ("lang", "sheet", "reason"),
     [
