@@ -67,3 +67,10 @@ def write_client_folder(folder: Path, imports=None, exports=None, bom=None) -> P
 def write_client():
     """``write_client(folder, imports=..., exports=..., bom=...)`` → folder."""
     return write_client_folder
+
+
+def text_fields(text: str) -> set[str]:
+    """The ``{fields}`` of a catalogue sentence (immex_nb/data/text/*.csv)."""
+    import string
+
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}

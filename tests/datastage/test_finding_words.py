@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 import re
-import string
 import struct
 import zipfile
 import zlib
 
 import pandas as pd
 import pytest
+from conftest import text_fields as _fields
 
 from immex_nb.datastage import HEADERS, RECORD_TYPES, read_datastage, views
 from immex_nb.datastage.reader import check_words, findings_in
@@ -27,25 +27,10 @@ from immex_nb.samples.datastage import (
     write_request,
     zip_bytes,
 )
-from immex_nb.text import _patterns, catalog, reword, t
+from immex_nb.text import _patterns, catalog, t
 
 KEYS = sorted(k for k in catalog() if k.startswith("ds_finding."))
 CHECK_KEYS = sorted(k for k in catalog() if k.startswith("ds_check."))
-
-
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-
-
-@pytest.mark.parametrize("key", KEYS)
-def test_each_finding_text_has_the_same_fields_in_both_languages_and_is_reworded(key):
-    texts = catalog()[key]
-    assert _fields(texts["es"]) == _fields(texts["en"]), key
-    assert texts["es"] != texts["en"]
-    values = {f: f"«{f}-1»" for f in _fields(texts["en"])}
-    english = t(key, "en", **values)
-    assert reword(english, "en", prefix="ds_finding.") == english
-    assert reword(english, "es", prefix="ds_finding.") == t(key, "es", **values)
 
 
 @pytest.mark.parametrize("key", CHECK_KEYS)
