@@ -376,6 +376,25 @@ def test_rectification_chain_is_resolved_to_the_latest_version(tmp_path):
     assert len(ds.chain) == 2 and ds.chain["anterior_in_datastage"].all()
 
 
+def test_a_rectification_cycle_is_one_finding(tmp_path):
+    """701 rows 5900003 → 5900004 → 5900003 (a cycle nobody can resolve): one
+    finding naming the cycle's lowest pedimento, however many times it is walked."""
+
+    def r701(new, prev):
+        return {**KEY, "Pedimento": new, "PedimentoAnterior": prev, "PatenteAnterior": "0123",
+                "SeccionAduaneraAnterior": "070", "ClaveDocumento": "IN",
+                "FechaPagoReal": "2025-03-20 10:00:00"}  # fmt: skip
+
+    rows501 = [
+        r501(Pedimento=n, FechaPagoReal="2025-03-20 10:00:00") for n in ("5900003", "5900004")
+    ]
+    rows701 = [r701("5900003", "5900004"), r701("5900004", "5900003")]
+    ds = read_datastage(write_zip(tmp_path / "a.zip", {"501": rows501, "701": rows701}))
+    cycles = ds.findings[ds.findings["check"] == "rectification_cycle"]
+    assert len(cycles) == 1
+    assert cycles.iloc[0]["found"] == "25 07 0123 5900003"
+
+
 def test_rectification_of_a_pedimento_from_an_earlier_request(tmp_path):
     """The original was paid in an earlier period: the chain still names it."""
     rows701 = [

@@ -999,6 +999,8 @@ def _build_index(
         successor[prev] = new
         predecessor[new] = prev
 
+    cycles: set[frozenset[str]] = set()  # each cycle is one finding, however often it is walked
+
     def walk(start: str, step: dict[str, str]) -> tuple[str, int]:
         seen = {start}
         cur, n = start, 0
@@ -1006,15 +1008,21 @@ def _build_index(
             cur = step[cur]
             n += 1
             if cur in seen:
-                findings.append(
-                    _finding(
-                        "701",
-                        "rectification_cycle",
-                        _words("a_chain"),
-                        start,
-                        _words("rectification_cycle"),
+                members, at = {cur}, step[cur]  # cur was met before: it lies on the cycle
+                while at != cur:
+                    members.add(at)
+                    at = step[at]
+                if frozenset(members) not in cycles:
+                    cycles.add(frozenset(members))
+                    findings.append(
+                        _finding(
+                            "701",
+                            "rectification_cycle",
+                            _words("a_chain"),
+                            min(members),
+                            _words("rectification_cycle"),
+                        )
                     )
-                )
                 break
             seen.add(cur)
         return cur, n
