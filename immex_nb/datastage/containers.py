@@ -217,6 +217,9 @@ def _zip(
                 continue
             try:
                 data = zf.read(info)
+            except NotImplementedError as exc:  # a RuntimeError: before it (flag bit 5 …)
+                note(where, "unreadable_member", _words("cannot_inflate", error=str(exc)[:160]))
+                continue
             except (
                 zipfile.BadZipFile,
                 zlib.error,
@@ -226,9 +229,6 @@ def _zip(
                 ValueError,
             ) as exc:
                 note(where, "unreadable_member", _words("corrupt", error=str(exc)[:160]))
-                continue
-            except NotImplementedError as exc:
-                note(where, "unreadable_member", _words("cannot_inflate", error=str(exc)[:160]))
                 continue
             yield from _entry(info.filename, data, label, label, note, limits, depth)
 
