@@ -80,7 +80,7 @@ from immex_nb.schema import (
     normalize_pedimento,
 )
 from immex_nb.settings import SETTINGS_FILE, ClientSettings, read_settings
-from immex_nb.text import t
+from immex_nb.text import reword_column, t
 
 #: pandas dtype of each schema column kind once loaded
 DTYPES = {
@@ -109,8 +109,6 @@ def rejects_in(rejects: pd.DataFrame, lang: str, claves: Claves | None = None) -
     """``rejects`` with each ``reason`` said in ``lang`` (its fields, e.g. the
     cell quoted, as they are; a clave's meaning from ``claves``, default the
     built-in table).  rejects.csv keeps the English."""
-    from immex_nb.text import reword
-
     if lang == "en" or rejects is None or not len(rejects):
         return rejects
     table = (claves or default_claves()).table
@@ -124,8 +122,7 @@ def rejects_in(rejects: pd.DataFrame, lang: str, claves: Claves | None = None) -
         "side": sides,
         "belongs": sides,
     }
-    worded = {r: reword(r, lang, values=values) for r in pd.unique(rejects["reason"].dropna())}
-    return rejects.assign(reason=rejects["reason"].map(worded))
+    return rejects.assign(reason=reword_column(rejects["reason"], lang, values=values))
 
 
 EMPTY_ROW = reason("empty_row")

@@ -94,8 +94,8 @@ def labels(prefix: str, lang: str = DEFAULT_LANG) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
-def _patterns(prefix: str) -> list[tuple[str, re.Pattern]]:
-    """The English text of every key under ``prefix`` as a pattern whose
+def _patterns(prefix: str | tuple[str, ...]) -> list[tuple[str, re.Pattern]]:
+    """The English text of every key under ``prefix`` (or any of several) as a pattern whose
     groups are its fields, the most specific (most fixed words) first."""
     found = []
     for key, texts in catalog().items():
@@ -115,7 +115,7 @@ def reword(
     text: str,
     lang: str = DEFAULT_LANG,
     /,
-    prefix: str = "reject.",
+    prefix: str | tuple[str, ...] = "reject.",
     values: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """``text`` — made from the English of a key under ``prefix`` — said in
@@ -138,3 +138,26 @@ def reword(
                     fields[name] = mapping.get(fields[name], fields[name])
             return t(key, lang, **fields)
     return text
+
+
+def reword_column(
+    texts,
+    lang: str = DEFAULT_LANG,
+    /,
+    prefix: str | tuple[str, ...] = "reject.",
+    values: Mapping[str, Mapping[str, str]] | None = None,
+):
+    """A table's column of such texts (a pandas Series) said in ``lang``:
+    :func:`reword` once per distinct text; anything but a text as it is."""
+    if check_lang(lang) == "en":
+        return texts
+    said: dict[str, str] = {}
+
+    def one(text):
+        if not isinstance(text, str):
+            return text
+        if text not in said:
+            said[text] = reword(text, lang, prefix=prefix, values=values)
+        return said[text]
+
+    return texts.map(one)

@@ -66,7 +66,7 @@ from immex_nb.datastage import containers
 from immex_nb.datastage.layouts import HEADERS, PEDIMENTO_KEY, RECORD_TYPES, date_field, field_kind
 from immex_nb.errors import ImmexError
 from immex_nb.schema import REJECT_COLUMNS
-from immex_nb.text import has, reword, t
+from immex_nb.text import has, reword_column, t
 
 FINDING_COLUMNS = ["source", "check", "expected", "found", "detail"]
 INDEX_COLUMNS = [
@@ -512,18 +512,13 @@ def findings_in(findings: pd.DataFrame, lang: str) -> pd.DataFrame:
         return findings
     out = findings.copy()
     for column in ("source", "expected", "found", "detail"):
-        if column not in out:
-            continue
-        if column == "source":  # a file or a folio, but for "3 paths" and "all files"
-            prefixes = ("ds_finding.paths", "ds_finding.all_files")
-        else:
-            prefixes = ("ds_finding.",)
-        said = {}
-        for value in pd.unique(out[column].dropna()):
-            said[value] = value
-            for prefix in prefixes:
-                said[value] = reword(said[value], lang, prefix=prefix)
-        out[column] = out[column].map(said)
+        if column in out:  # a source is a file or a folio, but for "3 paths" and "all files"
+            words = (
+                ("ds_finding.paths", "ds_finding.all_files")
+                if column == "source"
+                else "ds_finding."
+            )
+            out[column] = reword_column(out[column], lang, prefix=words)
     if "check" in out:
         where = list(out.columns).index("check") + 1
         out.insert(where, "meaning", [check_words(str(c), lang) for c in out["check"]])

@@ -24,7 +24,7 @@ from importlib import resources
 import pandas as pd
 
 from immex_nb.datastage.reader import DataStage, findings_in, lookup
-from immex_nb.text import DEFAULT_LANG, has, reword, t
+from immex_nb.text import DEFAULT_LANG, has, reword_column, t
 
 #: forma de pago → what it means for the cash position (Apéndice 13)
 TREATMENT = {
@@ -510,10 +510,7 @@ def for_reader(frame: pd.DataFrame, lang: str = DEFAULT_LANG) -> pd.DataFrame:
         if "meaning" in worded:  # (an empty table has nothing to word)
             out = worded.drop(columns="check").rename(columns={"meaning": "check"})
     elif "detail" in out:  # compulsa findings
-        out["detail"] = [
-            reword(v, lang, prefix="compulsa_detail.") if isinstance(v, str) else v
-            for v in out["detail"]
-        ]
+        out["detail"] = reword_column(out["detail"], lang, prefix="compulsa_detail.")
     if "issue" in out and "meaning" in out:
         out = out.drop(columns="issue")  # compulsa_summary: the meaning says it
     elif "issue" in out:
@@ -522,7 +519,7 @@ def for_reader(frame: pd.DataFrame, lang: str = DEFAULT_LANG) -> pd.DataFrame:
         out["treatment"] = _treatments(out, lang)
     for col in out.columns:
         if out[col].dtype == bool:
-            out[col] = out[col].map({True: t("ds.yes", lang), False: t("ds.no", lang)})
+            out[col] = out[col].map({True: t("common.yes", lang), False: t("common.no", lang)})
 
     def said(name):
         return t(f"ds.col.{name}", lang) if has(f"ds.col.{name}") else name

@@ -789,7 +789,7 @@ def _words(values: pd.Series, mapping: Mapping[object, str]) -> pd.Categorical:
 
 def _yes_no(values: pd.Series, lang: str) -> pd.Categorical:
     return _words(
-        values.astype("boolean"), {True: t("annex.yes", lang), False: t("annex.no", lang)}
+        values.astype("boolean"), {True: t("common.yes", lang), False: t("common.no", lang)}
     )
 
 

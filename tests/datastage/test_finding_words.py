@@ -236,8 +236,6 @@ def _keys_of(text: str, prefix: str = "ds_finding.") -> list[str]:
     return [key for key, pattern in _patterns(prefix) if pattern.fullmatch(text)]
 
 
-
-
 def test_every_word_text_of_every_finding_comes_from_the_catalogue(findings):
     matched = set()
     for column in ("expected", "found", "detail"):
